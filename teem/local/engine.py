@@ -1,0 +1,269 @@
+"""The one local execution engine: runs any graph on any backend.
+
+Theory of operation
+-------------------
+1. :func:`teem.core.order.order` lists the needed tasks depth-first (this also
+   culls and finds cycles). A task's *priority* is its place in that list.
+2. Each task counts its unfinished dependencies; tasks at zero are *ready* and
+   wait in a heap by priority, so the earliest-listed ready task goes first and
+   chains are finished before new ones start.
+3. Ready tasks go to the backend in batches. The batch size adapts to the
+   measured task duration (about 2 ms of work per batch), so a million tiny
+   tasks cost a few thousand hand-offs while long tasks still go one by one
+   and balance across workers.
+4. When a task finishes, its dependents' counters drop, and each dependency
+   whose last dependent has now run is released (unless it is an output), so
+   intermediate results are freed the moment nothing needs them.
+5. On the first task error, nothing more is submitted and the error is
+   re-raised with its own type and traceback; results of batches still
+   running are discarded with the run.
+
+Backends own the data (a dict for threads, worker memory for processes); the
+engine only moves keys.  The synchronous backend skips the heap entirely and
+runs the list in order.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Mapping, Protocol, Sequence
+
+from teem.core.order import order
+from teem.local.callbacks import RunState, active_callbacks, notify
+
+__all__ = ["Backend", "execute"]
+
+TARGET_BATCH_SECONDS = 0.002
+MAX_BATCH = 2000
+
+
+class Backend(Protocol):
+    """What the engine needs from an executor. One instance serves one run."""
+
+    nworkers: int
+
+    def submit(self, tasks: list, seconds_per_task: float | None) -> None:
+        """Start running ``tasks`` (all ready) somewhere; must not block for long.
+
+        ``seconds_per_task`` is the measured mean task duration so far (None
+        before anything was measured): a backend may run tasks that are much
+        shorter than a hand-off to a worker right here.
+        """
+
+    def capacity(self) -> int:
+        """How many more batches may be submitted now."""
+
+    def wait(self) -> tuple[list, tuple | None, float, int]:
+        """Block until a batch ends: ``(finished_keys, error, seconds, ntasks_run)``.
+
+        ``error`` is ``(key, exception)`` for the task that failed, or None.
+        """
+
+    def release(self, key) -> None:
+        """The result of ``key`` is no longer needed."""
+
+    def results(self, keys: Sequence) -> list:
+        """Values of ``keys`` (outputs), in the caller's process."""
+
+    def close(self, errored: bool) -> None:
+        """The run is over: drop what it holds."""
+
+
+def execute(graph: Mapping, keys: Sequence, backend: Backend | None) -> list:
+    """Run what ``keys`` need of ``graph`` and return their values in order.
+
+    ``backend=None`` runs everything here, in order, on the calling thread.
+    """
+    callbacks = active_callbacks()
+    if callbacks:
+        notify(callbacks, "start", graph)
+    ordered = order(graph, keys)
+    state = RunState(ntasks=len(ordered))
+    if callbacks:
+        notify(callbacks, "start_state", graph, state)
+    errored = True
+    try:
+        if backend is None:
+            out = _run_in_order(graph, ordered, keys, callbacks, state)
+        else:
+            out = _run_parallel(graph, ordered, keys, backend, callbacks, state)
+        errored = False
+        return out
+    finally:
+        if callbacks:
+            notify(callbacks, "finish", graph, state, errored)
+
+
+def _refcounts(graph: Mapping, ordered: list, keys: Sequence) -> dict:
+    """How many consumers each result has; outputs get one extra, so they stay."""
+    refs: dict = {}
+    get = refs.get
+    for key in ordered:
+        for dep in graph[key].dependencies:
+            refs[dep] = get(dep, 0) + 1
+    for key in keys:
+        refs[key] = get(key, 0) + 1
+    return refs
+
+
+def _run_in_order(graph, ordered, keys, callbacks, state) -> list:
+    refs = _refcounts(graph, ordered, keys)
+    data: dict = {}
+    for key in ordered:
+        task = graph[key]
+        if callbacks:
+            notify(callbacks, "pretask", key, graph, state)
+        try:
+            data[key] = task(data)
+        except BaseException as exc:
+            _label(exc, key)
+            raise
+        for dep in task.dependencies:
+            n = refs[dep] - 1
+            if n:
+                refs[dep] = n
+            else:
+                del data[dep]
+        if callbacks:
+            state.nfinished += 1
+            notify(callbacks, "posttask", key, data[key], graph, state, 0)
+    return [data[k] for k in keys]
+
+
+def _run_parallel(graph, ordered, keys, backend: Backend, callbacks, state) -> list:
+    # Everything is indexed by priority (the task's place in ``ordered``).
+    tasks = [graph[k] for k in ordered]
+    priority = {key: i for i, key in enumerate(ordered)}
+    waiting = [0] * len(tasks)      # unfinished dependencies
+    dependents: list = [None] * len(tasks)
+    refs = [0] * len(tasks)         # consumers not finished yet (+1 for outputs)
+    leaves = []                     # ready from the start, in priority order
+    for i, task in enumerate(tasks):
+        deps = task.dependencies
+        if deps:
+            waiting[i] = len(deps)
+            for dep in deps:
+                d = priority[dep]
+                refs[d] += 1
+                lst = dependents[d]
+                if lst is None:
+                    dependents[d] = [i]
+                else:
+                    lst.append(i)
+        else:
+            leaves.append(i)
+    for key in keys:
+        refs[priority[key]] += 1
+    ready = _ReadyQueue(leaves)
+
+    seconds_per_task = None
+    remaining = len(tasks)
+    inflight = 0
+    errored = True
+    heappush = heapq.heappush
+    try:
+        while remaining:
+            capacity = backend.capacity()
+            while ready and capacity > 0:
+                size = _batch_size(len(ready), backend.nworkers, seconds_per_task)
+                batch = [tasks[i] for i in ready.take(size)]
+                if callbacks:
+                    for task in batch:
+                        notify(callbacks, "pretask", task.key, graph, state)
+                backend.submit(batch, seconds_per_task)
+                inflight += 1
+                capacity -= 1
+            if not inflight:
+                raise RuntimeError("teem engine: nothing is running and nothing is ready; "
+                                   "the graph's dependency counts are inconsistent (a bug)")
+            finished, error, seconds, nrun = backend.wait()
+            inflight -= 1
+            if nrun:
+                per_task = seconds / nrun
+                seconds_per_task = per_task if seconds_per_task is None else (
+                    0.7 * seconds_per_task + 0.3 * per_task)
+            if error is not None:
+                key, exc = error
+                _label(exc, key)
+                raise exc
+            remaining -= len(finished)
+            heap = ready.heap
+            for key in finished:
+                i = priority[key]
+                deps_of = dependents[i]
+                if deps_of is not None:
+                    for j in deps_of:
+                        n = waiting[j] - 1
+                        waiting[j] = n
+                        if not n:
+                            heappush(heap, j)
+                for dep in tasks[i].dependencies:
+                    d = priority[dep]
+                    n = refs[d] - 1
+                    refs[d] = n
+                    if not n:
+                        backend.release(dep)
+                if callbacks:
+                    state.nfinished += 1
+                    notify(callbacks, "posttask", key, None, graph, state, 0)
+        out = backend.results(keys)
+        errored = False
+        return out
+    finally:
+        backend.close(errored)
+
+
+class _ReadyQueue:
+    """Ready tasks by priority: the initial leaves (already sorted) plus a heap.
+
+    Most graphs start with many leaves; taking them from a sorted list by
+    slicing avoids a heap operation per task.
+    """
+
+    __slots__ = ("leaves", "next_leaf", "heap")
+
+    def __init__(self, leaves: list):
+        self.leaves = leaves
+        self.next_leaf = 0
+        self.heap: list = []
+
+    def __len__(self) -> int:
+        return len(self.leaves) - self.next_leaf + len(self.heap)
+
+    def take(self, n: int) -> list:
+        heap, leaves = self.heap, self.leaves
+        if not heap:
+            start = self.next_leaf
+            self.next_leaf = start + n
+            return leaves[start:start + n]
+        out = []
+        pop = heapq.heappop
+        while len(out) < n:
+            if self.next_leaf < len(leaves) and (not heap or leaves[self.next_leaf] < heap[0]):
+                out.append(leaves[self.next_leaf])
+                self.next_leaf += 1
+            elif heap:
+                out.append(pop(heap))
+            else:
+                break
+        return out
+
+
+def _batch_size(nready: int, nworkers: int, seconds_per_task: float | None) -> int:
+    """Tasks per hand-off: ~2 ms of work, but spread over all workers."""
+    if seconds_per_task is None:
+        return 1  # nothing measured yet: long tasks must not pile onto one worker
+    by_time = int(TARGET_BATCH_SECONDS / max(seconds_per_task, 1e-7))
+    fair_share = max(1, nready // (2 * nworkers))
+    return max(1, min(by_time, fair_share, MAX_BATCH))
+
+
+def _label(exc: BaseException, key) -> None:
+    """Note, on a task's exception, which task raised it (PEP 678 note)."""
+    note = f"teem: raised by task {key!r}"
+    notes = getattr(exc, "__notes__", None)
+    if notes is None or note not in notes:
+        try:
+            exc.add_note(note)
+        except Exception:
+            pass

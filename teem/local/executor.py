@@ -1,0 +1,108 @@
+"""Backend over any ``concurrent.futures.Executor`` passed as ``pool=``.
+
+Results come back to the calling process: each batch carries the values its
+tasks need, resolved here.  For executors other than thread pools the batch
+travels as cloudpickle bytes, so lambdas and ``__main__`` functions work with
+a plain ``ProcessPoolExecutor`` too.
+"""
+
+from __future__ import annotations
+
+import traceback
+from concurrent.futures import Executor, ThreadPoolExecutor
+from queue import SimpleQueue
+from time import perf_counter
+
+import cloudpickle
+
+from teem.core.errors import RemoteTraceback
+from teem.local.threads import default_num_workers
+
+__all__ = ["ExecutorBackend"]
+
+
+def _run_calls(calls, pickled: bool):
+    """Run ``[(func, args, kwargs)]``; stop at the first error."""
+    if pickled:
+        calls = cloudpickle.loads(calls)
+    start = perf_counter()
+    values = []
+    for func, args, kwargs in calls:
+        try:
+            values.append(func(*args, **kwargs))
+        except BaseException as exc:
+            tb = "".join(traceback.format_exception(exc))
+            out = (values, (len(values), exc, tb), perf_counter() - start)
+            return _dumps_result(out) if pickled else out
+    out = (values, None, perf_counter() - start)
+    return cloudpickle.dumps(out, protocol=5) if pickled else out
+
+
+def _dumps_result(out):
+    try:
+        return cloudpickle.dumps(out, protocol=5)
+    except Exception:  # the exception itself cannot travel: send its text
+        values, (i, exc, tb), seconds = out
+        return cloudpickle.dumps((values, (i, RuntimeError(f"{type(exc).__name__}: {exc}"), tb),
+                                  seconds), protocol=5)
+
+
+class ExecutorBackend:
+    """One run on a user-supplied executor (see :class:`teem.local.engine.Backend`)."""
+
+    def __init__(self, executor: Executor, num_workers: int | None = None):
+        self.executor = executor
+        self.nworkers = num_workers or getattr(executor, "_max_workers", None) or default_num_workers()
+        self.pickled = not isinstance(executor, ThreadPoolExecutor)
+        self.data: dict = {}
+        self._done: SimpleQueue = SimpleQueue()
+        self._inflight = 0
+
+    def capacity(self) -> int:
+        return self.nworkers + 1 - self._inflight
+
+    def submit(self, tasks: list, seconds_per_task) -> None:
+        data = self.data
+        calls = []
+        for task in tasks:
+            if task.func is None:  # a DataNode: its value is already here
+                calls.append((_value, (task.value,), {}))
+                continue
+            # Resolve arguments here: bind them into a call of the task on its inputs.
+            inputs = {dep: data[dep] for dep in task.dependencies}
+            calls.append((task, (inputs,), {}))
+        payload = cloudpickle.dumps(calls, protocol=5) if self.pickled else calls
+        keys = [t.key for t in tasks]
+        future = self.executor.submit(_run_calls, payload, self.pickled)
+        self._inflight += 1
+        future.add_done_callback(lambda f: self._done.put((keys, f)))
+
+    def wait(self):
+        keys, future = self._done.get()
+        self._inflight -= 1
+        try:
+            out = future.result()
+        except BaseException as exc:  # the executor itself failed (e.g. a broken process pool)
+            return [], (keys[0], exc), 0.0, 0
+        values, error, seconds = cloudpickle.loads(out) if self.pickled else out
+        finished = keys[: len(values)]
+        self.data.update(zip(finished, values))
+        if error is not None:
+            i, exc, tb = error
+            if self.pickled and exc.__cause__ is None:
+                exc.__cause__ = RemoteTraceback(tb)
+            return finished, (keys[i], exc), seconds, len(values) + 1
+        return finished, None, seconds, len(values)
+
+    def release(self, key) -> None:
+        self.data.pop(key, None)
+
+    def results(self, keys) -> list:
+        return [self.data[k] for k in keys]
+
+    def close(self, errored: bool) -> None:
+        self.data = {}
+
+
+def _value(x):
+    return x
