@@ -60,6 +60,8 @@ class ProcessBackend:
         self.releases = [[] for _ in range(pool.size)]
         self._ids = itertools.count()
         self._results_pending: dict = {}
+        self.function_ids: dict = {}  # id(function) -> (fid, function); kept alive for the run
+        self.functions_sent = [set() for _ in range(pool.size)]
 
     # --- engine interface -------------------------------------------------------------------
 
@@ -135,6 +137,7 @@ class ProcessBackend:
             message.close()
         self.messages.clear()
         self.here.clear()
+        self.function_ids.clear()
         for i, worker in enumerate(self.pool.workers):
             self.releases[i].clear()
             try:
@@ -193,11 +196,23 @@ class ProcessBackend:
 
     def _send_batch(self, batch: int) -> None:
         w, tasks, _ = self.batches[batch]
-        self._flush_releases(w)
+        sent = self.functions_sent[w]
+        new_funcs = {}
+        specs = []
+        for task in tasks:
+            entry = self.function_ids.get(id(task.func))
+            if entry is None:
+                entry = self.function_ids[id(task.func)] = (len(self.function_ids), task.func)
+            fid = entry[0]
+            if fid not in sent:
+                new_funcs[fid] = task.func
+            specs.append((task.key, fid, task.args, task.kwargs, task.dependencies))
+        drop, self.releases[w] = self.releases[w], []
         try:
-            message = pack(("run", self.run, batch, tasks))
+            message = pack(("run", self.run, batch, new_funcs, specs, drop))
         except Exception as exc:
             raise _serialization_error(tasks, exc) from exc
+        sent.update(new_funcs)
         try:
             send(self._sock(w), message)
         finally:

@@ -63,10 +63,22 @@ class Message:
         self.close()
 
 
-def pack(obj: Any) -> Message:
-    """Serialize ``obj``; a large message goes to one shared-memory file."""
+def pack(obj: Any, plain_first: bool = False) -> Message:
+    """Serialize ``obj``; a large message goes to one shared-memory file.
+
+    ``plain_first`` tries the C pickler before cloudpickle: much faster for
+    plain data (task results), with cloudpickle as the fallback for objects
+    it cannot reference by name.
+    """
     buffers: list = []
-    header = cloudpickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
+    header = None
+    if plain_first:
+        try:
+            header = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
+        except Exception:
+            buffers.clear()
+    if header is None:
+        header = cloudpickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
     parts = [memoryview(header), *(b.raw() for b in buffers)]
     total = sum(p.nbytes for p in parts)
     table = []
@@ -78,10 +90,13 @@ def pack(obj: Any) -> Message:
             size += (p.nbytes + _ALIGN - 1) // _ALIGN * _ALIGN
         fd = os.memfd_create("teem-data", os.MFD_CLOEXEC)
         os.ftruncate(fd, max(size, 1))
-        with mmap.mmap(fd, max(size, 1)) as m:
-            for offset, p in zip(offsets, parts):
-                m[offset:offset + p.nbytes] = p
-                table.append(_PART.pack(1, offset, p.nbytes))
+        for offset, p in zip(offsets, parts):
+            # pwrite fills the file in the kernel: faster than faulting in a fresh mapping
+            p = p.cast("B") if p.format != "B" or p.ndim != 1 else p
+            written = 0
+            while written < p.nbytes:
+                written += os.pwrite(fd, p[written:], offset + written)
+            table.append(_PART.pack(1, offset, p.nbytes))
         return Message([_U32.pack(len(parts)), *table], fd, total)
     offset = 0
     for p in parts:
@@ -97,14 +112,17 @@ def send(sock: socket.socket, message: Message) -> None:
     head = _HEAD.pack(length, len(fds))
     if fds:
         socket.send_fds(sock, [head], fds)
+        sock.sendall(b"".join(message.body))  # only the small table: data is in the file
+    elif length < SHARED_MIN_BYTES:
+        sock.sendall(b"".join([head, *message.body]))  # one system call for small messages
     else:
         sock.sendall(head)
-    for frame in message.body:
-        sock.sendall(frame)
+        for frame in message.body:
+            sock.sendall(frame)
 
 
-def send_obj(sock: socket.socket, obj: Any) -> None:
-    message = pack(obj)
+def send_obj(sock: socket.socket, obj: Any, plain_first: bool = False) -> None:
+    message = pack(obj, plain_first)
     try:
         send(sock, message)
     finally:
@@ -138,6 +156,7 @@ def recv(sock: socket.socket) -> Any:
             size = os.fstat(fds[0]).st_size
             # Private (copy-on-write) mapping: pages are shared until a task writes to its
             # input, which then changes only its own copy, as it would with a pickled copy.
+            # (Not MAP_POPULATE: on a private writable mapping it would copy every page.)
             shared = memoryview(mmap.mmap(fds[0], size, flags=mmap.MAP_PRIVATE))
     finally:
         for fd in fds:

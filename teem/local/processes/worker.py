@@ -10,9 +10,14 @@ Messages (tuples, first item the operation)::
 
     engine -> worker                          worker -> engine
     ("store", key, value)                     ("done", run, batch, keys, sizes, small, error, seconds)
-    ("run", run, batch, [task, ...])          ("data", request, {key: value})
-    ("fetch", request, [key, ...])
+    ("run", run, batch, funcs, tasks, drop)   ("data", request, {key: value})
+    ("fetch", request, [key, ...])            ("unsendable", request, text)
     ("release", [key, ...]) / ("clear",) / ("exit",)
+
+In "run", ``tasks`` are ``(key, function id, args, kwargs, dependencies)``
+tuples and ``funcs`` maps the ids of functions new to this worker to the
+functions themselves: a function is pickled once per worker and run, not once
+per task.  ``drop`` lists results to release first.
 """
 
 from __future__ import annotations
@@ -55,7 +60,10 @@ def _error_payload(exc: BaseException):
 def serve(sock: socket.socket) -> None:
     from teem.local.processes.wire import ConnectionClosed, recv, send_obj
 
+    from teem.core.task import Task
+
     store: dict = {}
+    functions: dict = {}
     while True:
         try:
             msg = recv(sock)
@@ -63,7 +71,12 @@ def serve(sock: socket.socket) -> None:
             return
         op = msg[0]
         if op == "run":
-            _, run, batch, tasks = msg
+            _, run, batch, funcs, specs, drop = msg
+            for key in drop:
+                store.pop(key, None)
+            functions.update(funcs)
+            tasks = [Task(key, functions[fid], args, kwargs, deps)
+                     for key, fid, args, kwargs, deps in specs]
             start = perf_counter()
             finished, sizes, small, error = [], [], {}, None
             for task in tasks:
@@ -81,7 +94,7 @@ def serve(sock: socket.socket) -> None:
                     small[key] = value
             reply = ("done", run, batch, finished, sizes, small, error, perf_counter() - start)
             try:
-                send_obj(sock, reply)
+                send_obj(sock, reply, plain_first=True)
             except Exception as exc:  # a result that cannot be pickled
                 small_ok = {k: v for k, v in small.items() if _picklable(v)}
                 bad = next((k for k in small if k not in small_ok), finished[-1] if finished else None)
@@ -92,7 +105,7 @@ def serve(sock: socket.socket) -> None:
         elif op == "fetch":
             _, request, keys = msg
             try:
-                send_obj(sock, ("data", request, {k: store[k] for k in keys}))
+                send_obj(sock, ("data", request, {k: store[k] for k in keys}), plain_first=True)
             except Exception as exc:  # a result that cannot be pickled
                 send_obj(sock, ("unsendable", request, f"{type(exc).__name__}: {exc}"))
         elif op == "release":
@@ -100,6 +113,7 @@ def serve(sock: socket.socket) -> None:
                 store.pop(key, None)
         elif op == "clear":
             store.clear()
+            functions.clear()
         elif op == "exit":
             return
 
