@@ -135,7 +135,7 @@ def _run_parallel(graph, ordered, keys, backend: Backend, callbacks, state) -> l
     tasks = [graph[k] for k in ordered]
     priority = {key: i for i, key in enumerate(ordered)}
     waiting = [0] * len(tasks)      # unfinished dependencies
-    dependents: list = [None] * len(tasks)
+    dependents: list = [None] * len(tasks)  # None, one index, or a list of indexes
     refs = [0] * len(tasks)         # consumers not finished yet (+1 for outputs)
     leaves = []                     # ready from the start, in priority order
     for i, task in enumerate(tasks):
@@ -145,11 +145,13 @@ def _run_parallel(graph, ordered, keys, backend: Backend, callbacks, state) -> l
             for dep in deps:
                 d = priority[dep]
                 refs[d] += 1
-                lst = dependents[d]
-                if lst is None:
-                    dependents[d] = [i]
+                x = dependents[d]
+                if x is None:
+                    dependents[d] = i  # most results have one consumer: no list for them
+                elif type(x) is int:
+                    dependents[d] = [x, i]
                 else:
-                    lst.append(i)
+                    x.append(i)
         else:
             leaves.append(i)
     for key in keys:
@@ -187,25 +189,34 @@ def _run_parallel(graph, ordered, keys, backend: Backend, callbacks, state) -> l
                 _label(exc, key)
                 raise exc
             remaining -= len(finished)
+            if callbacks:
+                for key in finished:
+                    state.nfinished += 1
+                    notify(callbacks, "posttask", key, None, graph, state, 0)
+            if not remaining:
+                finished = ()  # the run is over: nothing to ready, and close() frees it all
             heap = ready.heap
             for key in finished:
                 i = priority[key]
-                deps_of = dependents[i]
-                if deps_of is not None:
-                    for j in deps_of:
-                        n = waiting[j] - 1
-                        waiting[j] = n
+                x = dependents[i]
+                if x is not None:
+                    if type(x) is int:
+                        n = waiting[x] - 1
+                        waiting[x] = n
                         if not n:
-                            heappush(heap, j)
+                            heappush(heap, x)
+                    else:
+                        for j in x:
+                            n = waiting[j] - 1
+                            waiting[j] = n
+                            if not n:
+                                heappush(heap, j)
                 for dep in tasks[i].dependencies:
                     d = priority[dep]
                     n = refs[d] - 1
                     refs[d] = n
                     if not n:
                         backend.release(dep)
-                if callbacks:
-                    state.nfinished += 1
-                    notify(callbacks, "posttask", key, None, graph, state, 0)
         out = backend.results(keys)
         errored = False
         return out
