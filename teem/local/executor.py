@@ -13,8 +13,6 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from queue import SimpleQueue
 from time import perf_counter
 
-import cloudpickle
-
 from teem.core.errors import RemoteTraceback
 from teem.local.threads import default_num_workers
 
@@ -23,6 +21,7 @@ __all__ = ["ExecutorBackend"]
 
 def _run_calls(calls, pickled: bool):
     """Run ``[(func, args, kwargs)]``; stop at the first error."""
+    import cloudpickle
     if pickled:
         calls = cloudpickle.loads(calls)
     start = perf_counter()
@@ -39,6 +38,7 @@ def _run_calls(calls, pickled: bool):
 
 
 def _dumps_result(out):
+    import cloudpickle
     try:
         return cloudpickle.dumps(out, protocol=5)
     except Exception:  # the exception itself cannot travel: send its text
@@ -62,6 +62,7 @@ class ExecutorBackend:
         return self.nworkers + 1 - self._inflight
 
     def submit(self, tasks: list, seconds_per_task) -> None:
+        import cloudpickle  # only pickled executors need it; imported late to keep start-up fast
         data = self.data
         calls = []
         for task in tasks:
@@ -84,7 +85,10 @@ class ExecutorBackend:
             out = future.result()
         except BaseException as exc:  # the executor itself failed (e.g. a broken process pool)
             return [], (keys[0], exc), 0.0, 0
-        values, error, seconds = cloudpickle.loads(out) if self.pickled else out
+        if self.pickled:
+            import cloudpickle
+            out = cloudpickle.loads(out)
+        values, error, seconds = out
         finished = keys[: len(values)]
         self.data.update(zip(finished, values))
         if error is not None:

@@ -208,8 +208,20 @@ class ProcessBackend:
                 new_funcs[fid] = task.func
             specs.append((task.key, fid, task.args, task.kwargs, task.dependencies))
         drop, self.releases[w] = self.releases[w], []
+
+        def share_array(array):
+            # A large array passed directly to tasks: like a delayed value, stored
+            # once per worker (and serialized once per run), not pickled per batch.
+            key = ("teem-shared-array", id(array))
+            if key not in self.here:
+                self.here[key] = array  # also keeps id(array) unique for the run
+                self.where[key] = {HERE}
+            if w not in self.where[key]:
+                self._store(w, key)
+            return key
+
         try:
-            message = pack(("run", self.run, batch, new_funcs, specs, drop))
+            message = pack(("run", self.run, batch, new_funcs, specs, drop), share_array=share_array)
         except Exception as exc:
             raise _serialization_error(tasks, exc) from exc
         sent.update(new_funcs)

@@ -21,6 +21,7 @@ for bytes inline in the body and 1 for bytes in the shared file.
 
 from __future__ import annotations
 
+import io
 import mmap
 import os
 import pickle
@@ -63,12 +64,28 @@ class Message:
         self.close()
 
 
-def pack(obj: Any, plain_first: bool = False) -> Message:
+class _ArraySharingPickler(cloudpickle.Pickler):
+    """Replaces large numpy arrays by references the receiver resolves (see :func:`pack`)."""
+
+    def __init__(self, file, share_array, **kwargs):
+        super().__init__(file, **kwargs)
+        self._share_array = share_array
+
+    def persistent_id(self, obj):
+        if type(obj).__name__ == "ndarray" and getattr(obj, "nbytes", 0) >= SHARED_MIN_BYTES:
+            return self._share_array(obj)
+        return None
+
+
+def pack(obj: Any, plain_first: bool = False, share_array=None) -> Message:
     """Serialize ``obj``; a large message goes to one shared-memory file.
 
     ``plain_first`` tries the C pickler before cloudpickle: much faster for
     plain data (task results), with cloudpickle as the fallback for objects
-    it cannot reference by name.
+    it cannot reference by name.  ``share_array(array) -> reference`` is called
+    for numpy arrays of 64 KiB and more, which are then pickled as that
+    reference (the caller sends each array once, and the receiver's
+    ``persistent_load`` turns references back into arrays).
     """
     buffers: list = []
     header = None
@@ -77,6 +94,11 @@ def pack(obj: Any, plain_first: bool = False) -> Message:
             header = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
         except Exception:
             buffers.clear()
+    if header is None and share_array is not None:
+        file = io.BytesIO()
+        _ArraySharingPickler(file, share_array, protocol=5,
+                             buffer_callback=buffers.append).dump(obj)
+        header = file.getvalue()
     if header is None:
         header = cloudpickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
     parts = [memoryview(header), *(b.raw() for b in buffers)]
@@ -141,7 +163,7 @@ def _recv_exact(sock: socket.socket, n: int) -> bytearray:
     return buf
 
 
-def recv(sock: socket.socket) -> Any:
+def recv(sock: socket.socket, persistent_load=None) -> Any:
     """Receive one message and unpickle it; large buffers map shared memory."""
     head, fds, _, _ = socket.recv_fds(sock, _HEAD.size, 4)
     if not head:
@@ -170,4 +192,8 @@ def recv(sock: socket.socket) -> Any:
             parts.append(shared[offset:offset + size])
         else:
             parts.append(body[inline_start + offset:inline_start + offset + size])
-    return pickle.loads(parts[0], buffers=parts[1:])
+    if persistent_load is None:
+        return pickle.loads(parts[0], buffers=parts[1:])
+    unpickler = pickle.Unpickler(io.BytesIO(parts[0]), buffers=parts[1:])
+    unpickler.persistent_load = persistent_load
+    return unpickler.load()

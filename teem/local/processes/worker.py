@@ -66,7 +66,7 @@ def serve(sock: socket.socket) -> None:
     functions: dict = {}
     while True:
         try:
-            msg = recv(sock)
+            msg = recv(sock, store.__getitem__)  # shared arrays arrive as keys of the store
         except ConnectionClosed:
             return
         op = msg[0]
