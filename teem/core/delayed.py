@@ -250,7 +250,9 @@ class Delayed(Graph):
         return call_function(self, args, kwargs)
 
     def __reduce__(self):
-        return Delayed, (self._key, self._layer, self._inputs, self._length)
+        # The graph goes flattened, as one dict: pickling the chain of input graphs
+        # would recurse once per task and fail beyond a few hundred dependent tasks.
+        return Delayed, (self._key, self.__teem_graph__().to_dict(), (), self._length)
 
 
 def _identity(x):
@@ -303,9 +305,23 @@ class DelayedFunction(Delayed):
             return Delayed(key, Task(key, self._func, args, None, ()))
         deps: list = []
         graphs: list = []
-        args = _pack_args(args, deps, graphs)
-        task = Task(key, self._func, args, None, tuple(dict.fromkeys(deps)) if deps else ())
-        return Delayed(key, task, tuple(graphs))
+        packed = []
+        for a in args:  # plain values and Delayed results: the usual arguments
+            t = type(a)
+            if t is Delayed:
+                deps.append(a._key)
+                graphs.append(a)
+                packed.append(Ref(a._key))
+            elif t in _ATOMIC:
+                packed.append(a)
+            else:  # containers, collections, other objects: the general path
+                deps.clear()
+                graphs.clear()
+                packed = _pack_args(args, deps, graphs)
+                break
+        if len(deps) > 1:
+            deps = dict.fromkeys(deps)
+        return Delayed(key, Task(key, self._func, tuple(packed), None, tuple(deps)), tuple(graphs))
 
     def __get__(self, instance, owner):
         # ``@delayed`` on a method: bind the instance as the first argument.

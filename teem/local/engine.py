@@ -166,9 +166,14 @@ def _run_parallel(graph, ordered, keys, backend: Backend, callbacks, state) -> l
     try:
         while remaining:
             capacity = backend.capacity()
-            while ready and capacity > 0:
-                size = _batch_size(len(ready), backend.nworkers, seconds_per_task)
+            nready = len(ready)
+            while nready and capacity > 0:
+                if seconds_per_task is None or nready == 1:
+                    size = 1
+                else:
+                    size = _batch_size(nready, backend.nworkers, seconds_per_task)
                 batch = [tasks[i] for i in ready.take(size)]
+                nready -= len(batch)
                 if callbacks:
                     for task in batch:
                         notify(callbacks, "pretask", task.key, graph, state)
