@@ -224,13 +224,17 @@ def persist(*args: Any, traverse: bool = True, optimize_graph: bool = True,
 
 
 def _persist(args: tuple, traverse: bool, scheduler: Any, kwargs: dict) -> tuple:
-    collections, where = _unpack(args, traverse)
+    # Unlike compute, containers are not wrapped into one Delayed: ``persist([a, b])``
+    # gives back a list of persisted collections, as in Dask.
+    collections: list = []
+    templates = [_find_collections(a, collections, traverse) for a in args]
     if not collections:
         return args
     get, _ = get_scheduler(scheduler, collections)
     persister = getattr(get, "__self__", None)
     if persister is not None and hasattr(persister, "persist"):  # a distributed Client
-        return _rebuild(args, where, list(persister.persist(collections, **kwargs)))
+        done = list(persister.persist(collections, **kwargs))
+        return tuple(_refill(t, done) for t in templates)
     values = _run(collections, scheduler, kwargs)
     out = []
     for c, v in zip(collections, values):
@@ -240,7 +244,58 @@ def _persist(args: tuple, traverse: bool, scheduler: Any, kwargs: dict) -> tuple
             layer[key] = DataNode(key, value)
         rebuild_collection, extra = c.__teem_postpersist__()
         out.append(rebuild_collection(Graph(layer), *extra))
-    return _rebuild(args, where, out)
+    return tuple(_refill(t, out) for t in templates)
+
+
+class _Slot:
+    """In a template of persist's arguments: the place of collection ``index``."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int):
+        self.index = index
+
+
+class _Container:
+    """In a template of persist's arguments: a container holding collections."""
+
+    __slots__ = ("kind", "items")
+
+    def __init__(self, kind: type, items: Any):
+        self.kind = kind    # list, tuple, set, frozenset or dict
+        self.items = items  # a list of templates, or a dict of key -> template
+
+
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+
+
+def _find_collections(arg: Any, found: list, traverse: bool) -> Any:
+    """``arg`` with each collection replaced by a :class:`_Slot`; appends them to ``found``."""
+    if is_teem_collection(arg):
+        found.append(arg)
+        return _Slot(len(found) - 1)
+    t = type(arg)
+    if not traverse or t not in _CONTAINERS:
+        return arg
+    before = len(found)
+    if t is dict:
+        items: Any = {k: _find_collections(v, found, traverse) for k, v in arg.items()}
+    else:
+        items = [_find_collections(v, found, traverse) for v in arg]
+    return _Container(t, items) if len(found) > before else arg
+
+
+def _refill(template: Any, persisted: list) -> Any:
+    """The inverse of :func:`_find_collections`, with persisted collections in the slots."""
+    t = type(template)
+    if t is _Slot:
+        return persisted[template.index]
+    if t is _Container:
+        if template.kind is dict:
+            return {k: _refill(v, persisted) for k, v in template.items.items()}
+        values = [_refill(v, persisted) for v in template.items]
+        return values if template.kind is list else template.kind(values)
+    return template
 
 
 def _pairs(keys: Any, values: Any):

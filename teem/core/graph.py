@@ -47,6 +47,11 @@ class Graph:
         """Flatten into one ``{key: task}`` dict, visiting each layer once."""
         return flatten((self,))
 
+    def __reduce__(self):
+        # Flattened, as one layer: pickling the nested input graphs would recurse once
+        # per layer and fail on long chains of small graphs.
+        return Graph, (self.to_dict(),)
+
     def __repr__(self) -> str:
         return f"<teem.Graph layer of {_layer_len(self._layer)} task(s), {len(self._inputs)} input graph(s)>"
 

@@ -62,6 +62,9 @@ class Backend(Protocol):
     def release(self, key) -> None:
         """The result of ``key`` is no longer needed."""
 
+    def value_here(self, key):
+        """The value of ``key`` if this process holds it, else None (for callbacks)."""
+
     def results(self, keys: Sequence) -> list:
         """Values of ``keys`` (outputs), in the caller's process."""
 
@@ -197,7 +200,7 @@ def _run_parallel(graph, ordered, keys, backend: Backend, callbacks, state) -> l
             if callbacks:
                 for key in finished:
                     state.nfinished += 1
-                    notify(callbacks, "posttask", key, None, graph, state, 0)
+                    notify(callbacks, "posttask", key, backend.value_here(key), graph, state, 0)
             if not remaining:
                 finished = ()  # the run is over: nothing to ready, and close() frees it all
             heap = ready.heap

@@ -101,6 +101,9 @@ class ExecutorBackend:
     def release(self, key) -> None:
         self.data.pop(key, None)
 
+    def value_here(self, key):
+        return self.data.get(key)
+
     def results(self, keys) -> list:
         return [self.data[k] for k in keys]
 

@@ -56,6 +56,7 @@ class ThreadPool:
             if job is None:
                 return
             job()
+            job = None  # drop the finished run's data now, not when the next job arrives
 
     def put(self, job) -> None:
         self._work.put(job)
@@ -123,6 +124,9 @@ class ThreadBackend:
 
     def release(self, key) -> None:
         self.data.pop(key, None)
+
+    def value_here(self, key):
+        return self.data.get(key)
 
     def results(self, keys) -> list:
         data = self.data

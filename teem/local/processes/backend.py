@@ -118,6 +118,9 @@ class ProcessBackend:
                 if len(buf) >= RELEASE_BATCH:
                     self._flush_releases(w)
 
+    def value_here(self, key):
+        return self.here.get(key)
+
     def results(self, keys) -> list:
         missing: dict = {}
         for key in keys:
@@ -246,12 +249,13 @@ class ProcessBackend:
             elif msg[0] == "data":
                 self._on_data(w, msg)
             elif msg[0] == "unsendable":
-                _, request, text = msg
+                _, request, keys, text = msg
                 if self.fetches.pop(request, "stale") != "stale":
+                    shown = ", ".join(repr(k) for k in keys[:5])
                     raise SerializationError(
-                        f"a result held by worker process {self.pool.workers[w].pid} cannot be "
-                        f"pickled to send it on: {text}. Use the 'threads' scheduler, or return "
-                        "picklable values from tasks.")
+                        f"the result of task(s) {shown} cannot be pickled to leave worker process "
+                        f"{self.pool.workers[w].pid}: {text}. Return picklable values from tasks "
+                        "whose results are needed elsewhere, or use the 'threads' scheduler.")
 
     def _on_done(self, w: int, msg) -> None:
         _, run, batch, finished, sizes, small, error, seconds = msg

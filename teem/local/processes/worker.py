@@ -11,7 +11,7 @@ Messages (tuples, first item the operation)::
     engine -> worker                          worker -> engine
     ("store", key, value)                     ("done", run, batch, keys, sizes, small, error, seconds)
     ("run", run, batch, funcs, tasks, drop)   ("data", request, {key: value})
-    ("fetch", request, [key, ...])            ("unsendable", request, text)
+    ("fetch", request, [key, ...])            ("unsendable", request, keys, text)
     ("release", [key, ...]) / ("clear",) / ("exit",)
 
 In "run", ``tasks`` are ``(key, function id, args, kwargs, dependencies)``
@@ -95,11 +95,12 @@ def serve(sock: socket.socket) -> None:
             reply = ("done", run, batch, finished, sizes, small, error, perf_counter() - start)
             try:
                 send_obj(sock, reply, plain_first=True)
-            except Exception as exc:  # a result that cannot be pickled
-                small_ok = {k: v for k, v in small.items() if _picklable(v)}
-                bad = next((k for k in small if k not in small_ok), finished[-1] if finished else None)
-                err = TypeError(f"the result of task {bad!r} cannot be sent back to the caller: {exc}")
-                send_obj(sock, ("done", run, batch, finished, sizes, small_ok, (bad, err, ""), 0.0))
+            except Exception:
+                # A small result that cannot be pickled stays here, like a large one; it
+                # fails only if the caller ever asks for it (see "unsendable").
+                small = {k: v for k, v in small.items() if _picklable(v)}
+                send_obj(sock, ("done", run, batch, finished, sizes, small, error, reply[-1]))
+            msg = tasks = reply = small = value = None  # hold no result beyond the store
         elif op == "store":
             store[msg[1]] = msg[2]
         elif op == "fetch":
@@ -107,7 +108,7 @@ def serve(sock: socket.socket) -> None:
             try:
                 send_obj(sock, ("data", request, {k: store[k] for k in keys}), plain_first=True)
             except Exception as exc:  # a result that cannot be pickled
-                send_obj(sock, ("unsendable", request, f"{type(exc).__name__}: {exc}"))
+                send_obj(sock, ("unsendable", request, keys, f"{type(exc).__name__}: {exc}"))
         elif op == "release":
             for key in msg[1]:
                 store.pop(key, None)
