@@ -546,3 +546,21 @@ def chain_100k():
 @pytest.mark.parametrize("scheduler", ["sync", "threads"])
 def test_chain_of_100000_dependent_tasks(chain_100k, scheduler):
     assert chain_100k.compute(scheduler=scheduler) == 100_000
+
+
+def test_delayed_inside_namedtuple_slice_and_dataclass_are_dependencies():
+    import collections
+    import dataclasses
+
+    Point = collections.namedtuple("Point", "x y")
+
+    @dataclasses.dataclass
+    class Box:
+        width: int
+        height: int
+
+    two = dask.delayed(2)
+    assert dask.delayed(lambda p: p)(Point(two, 3)).compute() == Point(2, 3)
+    assert dask.delayed(lambda s: s)(slice(None, two)).compute() == slice(None, 2)
+    assert dask.delayed(lambda b: b.width * b.height)(Box(two, 5)).compute() == 10
+    assert dask.compute(Point(two, 1), scheduler="sync")[0] == Point(2, 1)

@@ -15,6 +15,7 @@ cheaper than hashing arguments.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import operator
 import os
@@ -52,7 +53,7 @@ def unique_token() -> str:
 
 # --- finding dependencies in arguments -------------------------------------------------------
 
-_ATOMIC = frozenset({int, float, str, bytes, bool, type(None), complex, range, slice})
+_ATOMIC = frozenset({int, float, str, bytes, bool, type(None), complex, range})
 
 
 def _pack_args(args: tuple, deps: list, graphs: list) -> tuple:
@@ -96,7 +97,31 @@ def _pack_value(value: Any, deps: list, graphs: list) -> Any:
         before = len(deps)
         items = tuple((k, _pack_value(v, deps, graphs)) for k, v in value.items())
         return Packed(dict, items) if len(deps) > before else value
+    if t is slice:
+        return _inline(slice, (value.start, value.stop, value.step), value, deps, graphs)
+    if isinstance(value, tuple) and hasattr(t, "_fields"):  # a namedtuple
+        return _inline(_make_namedtuple, (t, *value), value, deps, graphs)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.init}
+        return _inline(_make_dataclass, (t, fields), value, deps, graphs)
     return value
+
+
+def _inline(func: Callable, args: tuple, original: Any, deps: list, graphs: list) -> Any:
+    """An inline task rebuilding ``original`` at run time, if its parts hold Delayed."""
+    before = len(deps)
+    packed = tuple(_pack_value(a, deps, graphs) for a in args)
+    if len(deps) == before:
+        return original
+    return Task(None, func, packed, None, tuple(dict.fromkeys(deps[before:])))
+
+
+def _make_namedtuple(kind: type, *items: Any) -> Any:
+    return kind(*items)
+
+
+def _make_dataclass(kind: type, fields: dict) -> Any:
+    return kind(**fields)
 
 
 def _finalize_collection(values: Any, finalize: Callable, extra: tuple) -> Any:
