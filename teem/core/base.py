@@ -18,6 +18,7 @@ Client, and the collection's default.
 from __future__ import annotations
 
 import importlib
+from dataclasses import is_dataclass
 from concurrent.futures import Executor
 from typing import Any, Callable
 
@@ -128,7 +129,8 @@ def _unpack(args: tuple, traverse: bool) -> tuple[list, list]:
     collections: list = []
     where: list = []
     for arg in args:
-        if not is_teem_collection(arg) and traverse and type(arg) in (list, tuple, set, frozenset, dict):
+        if not is_teem_collection(arg) and traverse and (
+                isinstance(arg, (list, tuple, set, frozenset, dict, slice)) or is_dataclass(arg)):
             from teem.core.delayed import wrap_container  # delayed builds on this module
             arg = wrap_container(arg)
         if is_teem_collection(arg):
