@@ -185,3 +185,13 @@ def test_finish_is_called_when_a_task_fails(scheduler):
     assert rec.calls["start"] == 1
     assert rec.calls["finish"] == 1
     assert rec.finish_args[2] is True
+
+
+def test_compute_callbacks_argument_is_active_for_that_run_only():
+    seen = []
+    cb = teem.callbacks.Callback(posttask=lambda key, *_: seen.append(key))
+    d = teem.delayed(abs)(-3)
+    assert teem.compute(d, scheduler="sync", callbacks=[cb]) == (3,)
+    assert seen == [d.key]
+    teem.delayed(abs)(-4).compute(scheduler="sync")
+    assert seen == [d.key]  # no longer registered

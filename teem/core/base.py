@@ -18,6 +18,7 @@ Client, and the collection's default.
 from __future__ import annotations
 
 import importlib
+from contextlib import ExitStack
 from dataclasses import is_dataclass
 from concurrent.futures import Executor
 from typing import Any, Callable
@@ -147,6 +148,12 @@ def _rebuild(args: tuple, where: list, results: list) -> tuple:
 
 def _run(collections: list, scheduler: Any, kwargs: dict) -> list:
     """Run the graphs of ``collections`` together; values nested like their keys."""
+    callbacks = kwargs.pop("callbacks", None) or ()
+    if callbacks:  # Dask's compute(callbacks=[...]): active for this run only
+        with ExitStack() as stack:
+            for cb in (callbacks if isinstance(callbacks, (list, tuple, set)) else [callbacks]):
+                stack.enter_context(cb)
+            return _run(collections, scheduler, kwargs)
     get, extra = get_scheduler(scheduler, collections)
     if "num_workers" not in kwargs:
         n = config.get("num_workers", None)
