@@ -14,6 +14,8 @@ from teem.core.base import compute, is_teem_collection, persist
 from teem.core.delayed import Delayed, delayed
 from teem.core.tokenize import tokenize
 from teem.core.visualize import visualize
+from teem.local import run as _local_run  # noqa: F401  the default engine, light: load it now
+
 
 is_dask_collection = is_teem_collection  # the name Dask users know
 
