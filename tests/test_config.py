@@ -1,4 +1,3 @@
-import copy
 import json
 import os
 import subprocess
@@ -13,18 +12,11 @@ from teem.core import config as core_config
 
 @pytest.fixture(autouse=True)
 def restore_config(monkeypatch, tmp_path):
-    """Snapshot the global settings and defaults; isolate from the user's env and files."""
+    """Isolate from the user's env and files (conftest.py restores the settings afterwards)."""
     for name in list(os.environ):
         if name.startswith("TEEM_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    saved_config = copy.deepcopy(core_config.config)
-    saved_defaults = copy.deepcopy(core_config.defaults)
-    yield
-    core_config.config.clear()
-    core_config.config.update(saved_config)
-    core_config.defaults.clear()
-    core_config.defaults.update(saved_defaults)
 
 
 def test_public_module_reexports_core():
