@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from teem.core.base import compute, is_teem_collection, persist
 from teem.core.graph import Graph, iter_keys
-from teem.core.task import DataNode, Packed, Ref, RefSeq, Task, funcname
+from teem.core.task import DataNode, Packed, Ref, RefSeq, Task, funcname, identity
 from teem.core.tokenize import tokenize
 
 __all__ = ["Delayed", "delayed", "unique_token", "funcname"]
@@ -212,7 +212,7 @@ class Delayed(Graph):
         return self._key
 
     def __teem_postcompute__(self):
-        return _identity, ()
+        return identity, ()
 
     def __teem_postpersist__(self):
         return _rebuild, (self.key, self._length)
@@ -278,10 +278,6 @@ class Delayed(Graph):
         # The graph goes flattened, as one dict: pickling the chain of input graphs
         # would recurse once per task and fail beyond a few hundred dependent tasks.
         return Delayed, (self._key, self.__teem_graph__().to_dict(), (), self._length)
-
-
-def _identity(x):
-    return x
 
 
 def _rebuild(graph: Graph, key: Any, length: int | None) -> Delayed:
@@ -429,7 +425,7 @@ def wrap_container(obj: Any) -> Any:
     if not deps:
         return obj
     key = f"{type(obj).__name__}-{unique_token()}"
-    return Delayed(key, Task(key, _identity, (packed,), None, tuple(dict.fromkeys(deps))),
+    return Delayed(key, Task(key, identity, (packed,), None, tuple(dict.fromkeys(deps))),
                    tuple(graphs))
 
 
@@ -481,7 +477,7 @@ def delayed(obj: Any = None, name: str | None = None, pure: bool | None = None,
     packed = _pack_value(obj, deps, graphs) if traverse else obj
     key = name or f"{type(obj).__name__}-{tokenize(obj) if pure else unique_token()}"
     if deps:
-        task: Task | DataNode = Task(key, _identity, (packed,), None, tuple(dict.fromkeys(deps)))
+        task: Task | DataNode = Task(key, identity, (packed,), None, tuple(dict.fromkeys(deps)))
     else:
         task = DataNode(key, obj)
     return Delayed(key, task, tuple(graphs), nout)

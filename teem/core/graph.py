@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Iterator, Mapping
 
-from teem.core.task import DataNode, Key, Packed, Ref, Task, is_key
+from teem.core.task import DataNode, Key, Packed, Ref, Task, identity, is_key
 
 __all__ = ["Graph", "from_legacy"]
 
@@ -104,14 +104,10 @@ def from_legacy(dsk: Mapping) -> dict:
         if type(converted) is Task:
             out[key] = converted.with_key(key)
         elif type(converted) in (Ref, Packed):
-            out[key] = Task(key, _identity, (converted,))
+            out[key] = Task(key, identity, (converted,))
         else:
             out[key] = DataNode(key, converted)
     return out
-
-
-def _identity(x):
-    return x
 
 
 def _convert(value: Any, dsk: Mapping) -> Any:

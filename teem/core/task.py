@@ -15,7 +15,7 @@ import operator
 from functools import partial
 from typing import Any, Callable, Hashable, Iterable, Mapping
 
-__all__ = ["Key", "Ref", "Packed", "Task", "DataNode", "RefSeq", "key_name", "is_key", "funcname"]
+__all__ = ["Key", "Ref", "Packed", "Task", "DataNode", "RefSeq", "identity", "key_name", "is_key", "funcname"]
 
 Key = Hashable  # str, or tuple (name, i, j, ...)
 
@@ -212,10 +212,6 @@ def _scan(args: tuple, found: list) -> None:
             found.extend(a.dependencies)
 
 
-def _identity(x):
+def identity(x):
+    """Return ``x``: the function of tasks that only rebuild or forward a value."""
     return x
-
-
-def alias(key: Key, target: Key) -> Task:
-    """A task whose result is the result of ``target``."""
-    return Task(key, _identity, (Ref(target),), None, (target,))
