@@ -18,9 +18,9 @@ Client, and the collection's default.
 from __future__ import annotations
 
 import importlib
+from concurrent.futures import Executor
 from contextlib import ExitStack
 from dataclasses import is_dataclass
-from concurrent.futures import Executor
 from typing import Any, Callable
 
 from teem.core import config

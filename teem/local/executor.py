@@ -21,8 +21,8 @@ __all__ = ["ExecutorBackend"]
 
 def _run_calls(calls, pickled: bool):
     """Run ``[(func, args, kwargs)]``; stop at the first error."""
-    import cloudpickle
     if pickled:
+        import cloudpickle
         calls = cloudpickle.loads(calls)
     start = perf_counter()
     values = []
@@ -34,7 +34,10 @@ def _run_calls(calls, pickled: bool):
             out = (values, (len(values), exc, tb), perf_counter() - start)
             return _dumps_result(out) if pickled else out
     out = (values, None, perf_counter() - start)
-    return cloudpickle.dumps(out, protocol=5) if pickled else out
+    if pickled:
+        import cloudpickle
+        return cloudpickle.dumps(out, protocol=5)
+    return out
 
 
 def _dumps_result(out):
@@ -62,7 +65,6 @@ class ExecutorBackend:
         return self.nworkers + 1 - self._inflight
 
     def submit(self, tasks: list, seconds_per_task) -> None:
-        import cloudpickle  # only pickled executors need it; imported late to keep start-up fast
         data = self.data
         calls = []
         for task in tasks:
@@ -72,7 +74,11 @@ class ExecutorBackend:
             # Resolve arguments here: bind them into a call of the task on its inputs.
             inputs = {dep: data[dep] for dep in task.dependencies}
             calls.append((task, (inputs,), {}))
-        payload = cloudpickle.dumps(calls, protocol=5) if self.pickled else calls
+        if self.pickled:  # only executors in other processes need cloudpickle: import it late
+            import cloudpickle
+            payload = cloudpickle.dumps(calls, protocol=5)
+        else:
+            payload = calls
         keys = [t.key for t in tasks]
         future = self.executor.submit(_run_calls, payload, self.pickled)
         self._inflight += 1

@@ -58,9 +58,8 @@ def _error_payload(exc: BaseException):
 
 
 def serve(sock: socket.socket) -> None:
-    from teem.local.processes.wire import ConnectionClosed, recv, send_obj
-
     from teem.core.task import Task
+    from teem.local.processes.wire import ConnectionClosed, recv, send_obj
 
     store: dict = {}
     functions: dict = {}
