@@ -2,6 +2,7 @@
 
     python bench/bench_delayed.py            # all cases
     python bench/bench_delayed.py --quick    # small sizes only
+    python bench/bench_delayed.py --repeat 3 # best of 3 fresh runs per library and case
 
 Cases (issue 2): compute([delayed(inc)(i) for i in range(N)]) on threads for
 N = 2,000 / 32,000 / 1,000,000 (build included); sync sum of 32,000 incs; a
@@ -60,6 +61,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only")
     parser.add_argument("--teem-only", action="store_true", help="skip Dask")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="fresh runs per library and case; the fastest is reported (default 1)")
     args = parser.parse_args()
     libs = ("teem",) if args.teem_only else ("teem", "dask")
     sizes = [2000] if args.quick else [2000, 32000, 1_000_000]
@@ -67,12 +70,15 @@ def main() -> None:
         # Dask's graph handling is quadratic: at 1,000,000 it would run for hours.
         run_libs = ("teem",) if n > 32000 else libs
         compare(f"threads: compute(list of {n:,} delayed inc)", LIST_OF_INCS.format(n=n),
-                libs=run_libs, unit_count=n)
+                libs=run_libs, unit_count=n,
+                repeat=args.repeat)
     n = 2000 if args.quick else 32000
-    compare(f"sync: delayed(sum)({n:,} delayed inc)", SUM_OF_INCS.format(n=n), libs=libs, unit_count=n)
+    compare(f"sync: delayed(sum)({n:,} delayed inc)", SUM_OF_INCS.format(n=n), libs=libs, unit_count=n,
+            repeat=args.repeat)
     n = 10000 if args.quick else 100_000
-    compare(f"threads: chain of {n:,} dependent tasks", CHAIN.format(n=n), libs=("teem",), unit_count=n)
-    compare("processes(2): 20 means of a shared 40M array", SHARED_ARRAY, libs=libs)
+    compare(f"threads: chain of {n:,} dependent tasks", CHAIN.format(n=n), libs=("teem",), unit_count=n,
+            repeat=args.repeat)
+    compare("processes(2): 20 means of a shared 40M array", SHARED_ARRAY, libs=libs, repeat=args.repeat)
 
 
 if __name__ == "__main__":

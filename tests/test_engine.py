@@ -462,6 +462,28 @@ def test_sync_run_order_finishes_chains_first():
     assert log == ["f0", "g0", "f1", "g1", "f2", "g2"]
 
 
+def test_threads_run_real_work_on_the_pool_even_after_many_tiny_tasks():
+    # Tiny tasks run on the engine's thread; the first long task must send the rest
+    # of the run back to the pool, where the long tasks overlap.
+    def slow(total, j):
+        time.sleep(0.05)
+        return threading.current_thread().name
+
+    total = delayed(sum)([delayed(inc)(i) for i in range(500)])
+    names = dask.compute([delayed(slow)(total, j) for j in range(6)], scheduler="threads",
+                         num_workers=2)[0]
+    on_pool = [n for n in names if n.startswith("teem-thread-")]
+    assert len(on_pool) >= 5, names
+    assert len(set(on_pool)) == 2, names
+
+
+def test_a_long_chain_of_tiny_tasks_on_threads_gives_the_sync_answer():
+    x = delayed(0)
+    for _ in range(20_000):
+        x = delayed(inc)(x)
+    assert x.compute(scheduler="threads") == x.compute(scheduler="sync") == 20_000
+
+
 def test_shared_dependency_runs_once_on_every_scheduler():
     def stamp(i):
         return time.perf_counter_ns() + i

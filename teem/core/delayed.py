@@ -34,13 +34,14 @@ __all__ = ["Delayed", "delayed", "unique_token", "funcname"]
 # --- names -----------------------------------------------------------------------------------
 
 _counter = itertools.count()
-_prefix = os.urandom(6).hex()
+_prefix = os.urandom(6).hex()  # differs between processes, so keys made apart never collide
 
 
 def _reseed_after_fork() -> None:
-    global _counter, _prefix
-    _counter = itertools.count()
-    _prefix = os.urandom(6).hex()
+    # A forked child shares the parent's prefix (wrappers cache it in their key prefix),
+    # so its counter jumps to a random point of a 2**62 range the parent never reaches.
+    global _counter
+    _counter = itertools.count(int.from_bytes(os.urandom(8)) >> 2 | 1 << 40)
 
 
 os.register_at_fork(after_in_child=_reseed_after_fork)
@@ -48,7 +49,7 @@ os.register_at_fork(after_in_child=_reseed_after_fork)
 
 def unique_token() -> str:
     """A token no other call (in any process) returns: random prefix + counter."""
-    return f"{_prefix}{next(_counter):x}"
+    return _prefix + hex(next(_counter))
 
 
 # --- finding dependencies in arguments -------------------------------------------------------
@@ -83,12 +84,11 @@ def _pack_value(value: Any, deps: list, graphs: list) -> Any:
         graphs.append(d)
         deps.append(d._key)
         return Ref(d._key)
-    if t is list or t is tuple:
-        if value and all(type(v) is Delayed for v in value):  # common: a list of results
-            keys = tuple(v._key for v in value)
-            deps.extend(keys)
-            graphs.extend(value)
-            return RefSeq(t, keys)
+    if (t is list or t is tuple) and value and set(map(type, value)) == _JUST_DELAYED:
+        keys = tuple(map(_key_of, value))  # common: a list of results; C-speed passes only
+        deps.extend(keys)
+        graphs.extend(value)
+        return RefSeq(t, keys)
     if t is list or t is tuple or t is set or t is frozenset:
         before = len(deps)
         items = tuple(_pack_value(v, deps, graphs) for v in value)
@@ -105,6 +105,9 @@ def _pack_value(value: Any, deps: list, graphs: list) -> Any:
         fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.init}
         return _inline(_make_dataclass, (t, fields), value, deps, graphs)
     return value
+
+
+_key_of = operator.attrgetter("_key")
 
 
 def _inline(func: Callable, args: tuple, original: Any, deps: list, graphs: list) -> Any:
@@ -280,6 +283,9 @@ class Delayed(Graph):
         return Delayed, (self._key, self.__teem_graph__().to_dict(), (), self._length)
 
 
+_JUST_DELAYED = {Delayed}  # the types in a list of Delayed results (see _pack_value)
+
+
 def _rebuild(graph: Graph, key: Any, length: int | None) -> Delayed:
     return Delayed(key, graph._layer, graph._inputs, length)
 
@@ -287,7 +293,7 @@ def _rebuild(graph: Graph, key: Any, length: int | None) -> Delayed:
 class DelayedFunction(Delayed):
     """``delayed(func)``: calling it builds a task; computing it gives ``func``."""
 
-    __slots__ = ("_func", "_pure", "_nout", "_name")
+    __slots__ = ("_func", "_pure", "_nout", "_name", "_key_prefix")
 
     def __init__(self, func: Callable, name: str | None = None, pure: bool | None = None,
                  nout: int | None = None):
@@ -297,6 +303,7 @@ class DelayedFunction(Delayed):
         self._pure = pure
         self._nout = nout
         self._name = func.__name__ if type(func) is FunctionType else funcname(func)
+        self._key_prefix = f"{self._name}-{_prefix}"
 
     def __teem_graph__(self) -> Graph:
         if self._layer is None:
@@ -318,12 +325,16 @@ class DelayedFunction(Delayed):
             return call_function(self._func, args, kwargs, pure=self._pure, nout=self._nout,
                                  name=self._name)
         # The common case, kept short: it runs once per task built.
-        key = f"{self._name}-{_prefix}{next(_counter):x}"
+        key = self._key_prefix + hex(next(_counter))
         for a in args:
             if type(a) not in _ATOMIC:
                 break
         else:  # no argument can hold a dependency
             return Delayed(key, Task(key, self._func, args, None, ()))
+        if len(args) == 1 and type(args[0]) is Delayed:  # a link of a chain
+            a = args[0]
+            dep = a._key
+            return Delayed(key, Task(key, self._func, (Ref(dep),), None, (dep,)), (a,))
         deps: list = []
         graphs: list = []
         packed = []
@@ -431,6 +442,8 @@ def wrap_container(obj: Any) -> Any:
 
 # --- the public constructor ------------------------------------------------------------------
 
+_last_function: "DelayedFunction | None" = None
+
 
 def delayed(obj: Any = None, name: str | None = None, pure: bool | None = None,
             nout: int | None = None, traverse: bool = True) -> Any:
@@ -460,7 +473,15 @@ def delayed(obj: Any = None, name: str | None = None, pure: bool | None = None,
     >>> inc(1).compute()
     2
     """
+    global _last_function
     if type(obj) is FunctionType:  # the common case first
+        if name is None and pure is None and nout is None:
+            # ``delayed(f)(x)`` in a loop wraps the same function every time: reuse the wrapper.
+            last = _last_function
+            if last is not None and last._func is obj:
+                return last
+            _last_function = DelayedFunction(obj)
+            return _last_function
         return DelayedFunction(obj, name=name, pure=pure, nout=nout)
     if obj is None and name is None and pure is None and nout is None:
         return partial(delayed, traverse=traverse)  # bare @delayed() use

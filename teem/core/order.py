@@ -19,7 +19,7 @@ from typing import Iterable, Mapping
 from teem.core.errors import CycleError, TeemError
 from teem.core.task import Key
 
-__all__ = ["order", "MissingDependencyError"]
+__all__ = ["order", "prioritize", "MissingDependencyError"]
 
 
 class MissingDependencyError(TeemError, KeyError):
@@ -39,49 +39,69 @@ def order(graph: Mapping, outputs: Iterable[Key]) -> list:
     MissingDependencyError
         If an output or a dependency is not a key of ``graph``.
     """
-    DONE, ACTIVE = 2, 1
-    state: dict = {}
+    return prioritize(graph, outputs)[0]
+
+
+def prioritize(graph: Mapping, outputs: Iterable[Key]) -> tuple[list, dict]:
+    """:func:`order`'s list, plus each key's place in it (its priority)."""
+    ACTIVE = -1  # on the walk's stack; finished keys map to their place in the list
+    place: dict = {}
     result: list = []
     append = result.append
     for root in outputs:
-        if root in state:
+        if root in place:
             continue
         if root not in graph:
             raise MissingDependencyError(f"key {root!r} was requested but is not in the graph")
-        deps = graph[root].dependencies
-        if not deps:
-            state[root] = DONE
-            append(root)
-            continue
-        state[root] = ACTIVE
-        stack = [(root, iter(deps))]
-        while stack:
-            key, pending = stack[-1]
-            for dep in pending:
-                s = state.get(dep)
-                if s is None:
-                    try:
-                        task = graph[dep]
-                    except KeyError:
-                        raise MissingDependencyError(
-                            f"task {key!r} depends on {dep!r}, which is not in the graph"
-                        ) from None
-                    if task.dependencies:
-                        state[dep] = ACTIVE
-                        stack.append((dep, iter(task.dependencies)))
-                        break
-                    state[dep] = DONE
-                    append(dep)
-                elif s == ACTIVE:
-                    raise CycleError(_cycle_from(stack, dep))
+        # Two parallel stacks: keys being visited, and for each the iterator over its
+        # dependencies still to visit (None for a task with a single dependency: the
+        # common chain link, walked without making an iterator).
+        keys = [root]
+        pending_deps = [iter(graph[root].dependencies)]
+        place[root] = ACTIVE
+        while keys:
+            pending = pending_deps[-1]
+            if pending is None:  # a chain link, entered below: its one dependency is done
+                dep = None
             else:
-                stack.pop()
-                state[key] = DONE
+                for dep in pending:
+                    s = place.get(dep)
+                    if s is None:
+                        break
+                    if s == ACTIVE:
+                        raise CycleError(_cycle_from(keys, dep))
+                else:
+                    dep = None
+            while dep is not None:  # descend: along chain links, without returning to the outer loop
+                try:
+                    deps = graph[dep].dependencies
+                except KeyError:
+                    raise MissingDependencyError(
+                        f"task {keys[-1]!r} depends on {dep!r}, which is not in the graph") from None
+                if not deps:
+                    place[dep] = len(result)
+                    append(dep)
+                    break
+                place[dep] = ACTIVE
+                keys.append(dep)
+                if len(deps) > 1:
+                    pending_deps.append(iter(deps))
+                    break
+                pending_deps.append(None)
+                dep = deps[0]
+                s = place.get(dep)
+                if s is not None:
+                    if s == ACTIVE:
+                        raise CycleError(_cycle_from(keys, dep))
+                    break
+            else:
+                key = keys.pop()
+                pending_deps.pop()
+                place[key] = len(result)
                 append(key)
-    return result
+    return result, place
 
 
-def _cycle_from(stack: list, repeated: Key) -> list:
-    keys = [k for k, _ in stack]
+def _cycle_from(keys: list, repeated: Key) -> list:
     start = keys.index(repeated)
     return keys[start:] + [repeated]

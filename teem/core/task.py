@@ -159,9 +159,12 @@ class Task:
             if self.kwargs is None:
                 return self.func(*self.args)
             return self.func(*self.args, **self.kwargs)
-        args = [_resolve(a, data) for a in self.args]
+        args = self.args
         if self.kwargs is None:
-            return self.func(*args)
+            if len(args) == 1 and type(args[0]) is Ref:  # a link of a chain
+                return self.func(data[args[0].key])
+            return self.func(*[_resolve(a, data) for a in args])
+        args = [_resolve(a, data) for a in args]
         return self.func(*args, **{k: _resolve(v, data) for k, v in self.kwargs.items()})
 
     def with_key(self, key: Key) -> "Task":

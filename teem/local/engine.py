@@ -10,7 +10,10 @@ Theory of operation
 3. Ready tasks go to the backend in batches. The batch size adapts to the
    measured task duration (about 2 ms of work per batch), so a million tiny
    tasks cost a few thousand hand-offs while long tasks still go one by one
-   and balance across workers.
+   and balance across workers.  Tasks shorter than a hand-off (pure-Python
+   bookkeeping that holds the GIL anyway) run on the engine's own thread, if
+   the backend allows it, one after another without any hand-off: a chain of
+   such tasks then costs about what the synchronous scheduler costs.
 4. When a task finishes, its dependents' counters drop, and each dependency
    whose last dependent has now run is released (unless it is an output), so
    intermediate results are freed the moment nothing needs them.
@@ -26,9 +29,10 @@ runs the list in order.
 from __future__ import annotations
 
 import heapq
+from time import perf_counter
 from typing import Mapping, Protocol, Sequence
 
-from teem.core.order import order
+from teem.core.order import prioritize
 from teem.local.callbacks import RunState, active_callbacks, notify
 
 __all__ = ["Backend", "execute"]
@@ -41,13 +45,18 @@ class Backend(Protocol):
     """What the engine needs from an executor. One instance serves one run."""
 
     nworkers: int
+    #: Tasks measured shorter than this run on the engine's thread through
+    #: ``run_here`` (0: never; results must then live in this process).
+    inline_seconds: float
+
+    def run_here(self, task) -> None:
+        """Run ``task`` on the calling thread and keep its result; raise its error."""
 
     def submit(self, tasks: list, seconds_per_task: float | None) -> None:
         """Start running ``tasks`` (all ready) somewhere; must not block for long.
 
         ``seconds_per_task`` is the measured mean task duration so far (None
-        before anything was measured): a backend may run tasks that are much
-        shorter than a hand-off to a worker right here.
+        before anything was measured).
         """
 
     def capacity(self) -> int:
@@ -80,7 +89,7 @@ def execute(graph: Mapping, keys: Sequence, backend: Backend | None) -> list:
     callbacks = active_callbacks()
     if callbacks:
         notify(callbacks, "start", graph)
-    ordered = order(graph, keys)
+    ordered, priority = prioritize(graph, keys)
     state = RunState(ntasks=len(ordered))
     if callbacks:
         notify(callbacks, "start_state", graph, state)
@@ -89,7 +98,7 @@ def execute(graph: Mapping, keys: Sequence, backend: Backend | None) -> list:
         if backend is None:
             out = _run_in_order(graph, ordered, keys, callbacks, state)
         else:
-            out = _run_parallel(graph, ordered, keys, backend, callbacks, state)
+            out = _run_parallel(graph, ordered, priority, keys, backend, callbacks, state)
         errored = False
         return out
     finally:
@@ -133,10 +142,9 @@ def _run_in_order(graph, ordered, keys, callbacks, state) -> list:
     return [data[k] for k in keys]
 
 
-def _run_parallel(graph, ordered, keys, backend: Backend, callbacks, state) -> list:
+def _run_parallel(graph, ordered, priority, keys, backend: Backend, callbacks, state) -> list:
     # Everything is indexed by priority (the task's place in ``ordered``).
     tasks = [graph[k] for k in ordered]
-    priority = {key: i for i, key in enumerate(ordered)}
     waiting = [0] * len(tasks)      # unfinished dependencies
     dependents: list = [None] * len(tasks)  # None, one index, or a list of indexes
     refs = [0] * len(tasks)         # consumers not finished yet (+1 for outputs)
@@ -160,14 +168,22 @@ def _run_parallel(graph, ordered, keys, backend: Backend, callbacks, state) -> l
     for key in keys:
         refs[priority[key]] += 1
     ready = _ReadyQueue(leaves)
+    run = _Bookkeeping(tasks, priority, waiting, dependents, refs, ready, backend)
 
+    inline_seconds = getattr(backend, "inline_seconds", 0.0)
     seconds_per_task = None
     remaining = len(tasks)
     inflight = 0
     errored = True
-    heappush = heapq.heappush
     try:
         while remaining:
+            if seconds_per_task is not None and seconds_per_task < inline_seconds and len(ready):
+                ndone, recent_per_task = _run_here(run, remaining, inflight, graph, callbacks, state)
+                remaining -= ndone
+                if ndone:
+                    seconds_per_task = recent_per_task
+                if not inflight:
+                    continue
             capacity = backend.capacity()
             nready = len(ready)
             while nready and capacity > 0:
@@ -201,35 +217,106 @@ def _run_parallel(graph, ordered, keys, backend: Backend, callbacks, state) -> l
                 for key in finished:
                     state.nfinished += 1
                     notify(callbacks, "posttask", key, backend.value_here(key), graph, state, 0)
-            if not remaining:
-                finished = ()  # the run is over: nothing to ready, and close() frees it all
-            heap = ready.heap
-            for key in finished:
-                i = priority[key]
-                x = dependents[i]
-                if x is not None:
-                    if type(x) is int:
-                        n = waiting[x] - 1
-                        waiting[x] = n
-                        if not n:
-                            heappush(heap, x)
-                    else:
-                        for j in x:
-                            n = waiting[j] - 1
-                            waiting[j] = n
-                            if not n:
-                                heappush(heap, j)
-                for dep in tasks[i].dependencies:
-                    d = priority[dep]
-                    n = refs[d] - 1
-                    refs[d] = n
-                    if not n:
-                        backend.release(dep)
+            if remaining:  # else the run is over: nothing to ready, and close() frees it all
+                for key in finished:
+                    run.finished(priority[key])
         out = backend.results(keys)
         errored = False
         return out
     finally:
         backend.close(errored)
+
+
+class _Bookkeeping:
+    """What finishing a task changes: dependents become ready, inputs get released."""
+
+    __slots__ = ("tasks", "priority", "waiting", "dependents", "refs", "ready", "backend")
+
+    def __init__(self, tasks, priority, waiting, dependents, refs, ready, backend):
+        self.tasks = tasks
+        self.priority = priority
+        self.waiting = waiting
+        self.dependents = dependents
+        self.refs = refs
+        self.ready = ready
+        self.backend = backend
+
+    def finished(self, i: int) -> None:
+        waiting = self.waiting
+        x = self.dependents[i]
+        if x is not None:
+            if type(x) is int:
+                n = waiting[x] - 1
+                waiting[x] = n
+                if not n:
+                    heapq.heappush(self.ready.heap, x)
+            else:
+                heap = self.ready.heap
+                for j in x:
+                    n = waiting[j] - 1
+                    waiting[j] = n
+                    if not n:
+                        heapq.heappush(heap, j)
+        deps = self.tasks[i].dependencies
+        if deps:
+            refs, priority = self.refs, self.priority
+            for dep in deps:
+                d = priority[dep]
+                n = refs[d] - 1
+                refs[d] = n
+                if not n:
+                    self.backend.release(dep)
+
+
+# While other tasks run on workers, the engine thread returns from running tiny
+# tasks itself this often, to hand the workers' finished results their dependents.
+INLINE_SLICE_SECONDS = 0.01
+# A task run here that takes longer than this sends the run back to the workers
+# at once: it is real work, and what is ready after it may run in parallel.
+INLINE_LONG_TASK_SECONDS = 0.001
+
+
+def _run_here(run: _Bookkeeping, remaining: int, inflight: int, graph, callbacks, state):
+    """Run ready tasks on this thread while they stay short.
+
+    Returns the number of tasks run and their recent mean duration.
+    """
+    backend, tasks, ready = run.backend, run.tasks, run.ready
+    run_here, finished, pop = backend.run_here, run.finished, ready.pop
+    window = 32 * backend.inline_seconds  # the mean over 32 tasks must stay below the limit
+    ndone = 0
+    checked = 0
+    start = window_start = last = perf_counter()
+    while True:
+        i = pop()
+        if i < 0:
+            break
+        task = tasks[i]
+        if callbacks:
+            notify(callbacks, "pretask", task.key, graph, state)
+        try:
+            run_here(task)
+        except BaseException as exc:
+            _label(exc, task.key)
+            raise
+        ndone += 1
+        if callbacks:
+            state.nfinished += 1
+            notify(callbacks, "posttask", task.key, backend.value_here(task.key), graph, state, 0)
+        if ndone == remaining:
+            break  # the run is over: close() frees it all
+        finished(i)
+        now = perf_counter()
+        if now - last > INLINE_LONG_TASK_SECONDS:
+            return ndone, now - last  # real work: back to the workers
+        last = now
+        if ndone - checked == 32:
+            if now - window_start > window:
+                return ndone, (now - window_start) / 32  # tasks got longer: back to the workers
+            if inflight and now - start > INLINE_SLICE_SECONDS:
+                break
+            checked, window_start = ndone, now
+    return ndone, (perf_counter() - start) / max(ndone, 1)
 
 
 class _ReadyQueue:
@@ -248,6 +335,16 @@ class _ReadyQueue:
 
     def __len__(self) -> int:
         return len(self.leaves) - self.next_leaf + len(self.heap)
+
+    def pop(self) -> int:
+        """The first ready task, or -1 if none is."""
+        heap, leaves, i = self.heap, self.leaves, self.next_leaf
+        if i < len(leaves) and (not heap or leaves[i] < heap[0]):
+            self.next_leaf = i + 1
+            return leaves[i]
+        if heap:
+            return heapq.heappop(heap)
+        return -1
 
     def take(self, n: int) -> list:
         heap, leaves = self.heap, self.leaves

@@ -106,16 +106,19 @@ class ThreadBackend:
         self._done: SimpleQueue = SimpleQueue()
         self._inflight = 0
 
+    inline_seconds = INLINE_SECONDS_PER_TASK
+
+    def run_here(self, task) -> None:
+        data = self.data
+        data[task.key] = task(data)
+
     def capacity(self) -> int:
         return self.nworkers + 1 - self._inflight
 
     def submit(self, tasks: list, seconds_per_task: float | None) -> None:
         self._inflight += 1
-        if seconds_per_task is not None and seconds_per_task < INLINE_SECONDS_PER_TASK:
-            run_batch(tasks, self.data, self._done)
-        else:
-            data, done = self.data, self._done
-            self.pool.put(lambda: run_batch(tasks, data, done))
+        data, done = self.data, self._done
+        self.pool.put(lambda: run_batch(tasks, data, done))
 
     def wait(self):
         out = self._done.get()
