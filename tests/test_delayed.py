@@ -564,3 +564,27 @@ def test_delayed_inside_namedtuple_slice_and_dataclass_are_dependencies():
     assert dask.delayed(lambda s: s)(slice(None, two)).compute() == slice(None, 2)
     assert dask.delayed(lambda b: b.width * b.height)(Box(two, 5)).compute() == 10
     assert dask.compute(Point(two, 1), scheduler="sync")[0] == Point(2, 1)
+
+
+def test_keys_made_after_fork_differ_from_the_parents():
+    import os
+
+    def inc(x):
+        return x + 1
+
+    wrapper = delayed(inc)  # made before the fork: caches the key prefix
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: send 1,000 keys and leave at once
+        keys = "\n".join(wrapper(i).key for i in range(1000))
+        os.write(write, keys.encode())
+        os._exit(0)
+    os.close(write)
+    chunks = []
+    while chunk := os.read(read, 1 << 16):
+        chunks.append(chunk)
+    os.close(read)
+    os.waitpid(pid, 0)
+    child_keys = set(b"".join(chunks).decode().split("\n"))
+    parent_keys = {wrapper(i).key for i in range(1000)}
+    assert len(child_keys) == 1000 and not child_keys & parent_keys

@@ -13,6 +13,7 @@ __all__ = [
     "SchedulerNameError",
     "SerializationError",
     "WorkerDiedError",
+    "MainGuardError",
     "RemoteTraceback",
 ]
 
@@ -43,6 +44,10 @@ class SerializationError(TeemError, TypeError):
 
 class WorkerDiedError(TeemError, RuntimeError):
     """A worker process exited while it was running tasks."""
+
+
+class MainGuardError(TeemError, RuntimeError):
+    """Worker processes would import the script again and re-run its unguarded top-level code."""
 
 
 class RemoteTraceback(Exception):

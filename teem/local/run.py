@@ -15,6 +15,7 @@ from teem.core.graph import from_legacy, iter_keys
 from teem.core.task import DataNode, Task
 from teem.local.engine import execute
 from teem.local.executor import ExecutorBackend
+from teem.local.main_guard import check_main_guard
 from teem.local.threads import ThreadBackend, get_pool, in_worker_thread
 
 __all__ = ["get_sync", "get_threads", "get_with_executor", "as_tasks", "repack"]
@@ -61,4 +62,5 @@ def get_threads(graph: Mapping, keys: Any, num_workers: int | None = None,
 def get_with_executor(graph: Mapping, keys: Any, pool: Executor, num_workers: int | None = None,
                       **kwargs) -> Any:
     """Run on any ``concurrent.futures.Executor``."""
+    check_main_guard(pool)
     return _get(graph, keys, ExecutorBackend(pool, num_workers))
