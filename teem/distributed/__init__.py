@@ -1,0 +1,3 @@
+"""teem.distributed: scheduler, workers and clients that run graphs across machines."""
+
+__all__ = []

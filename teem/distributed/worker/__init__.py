@@ -1,0 +1,3 @@
+"""The distributed worker: its state machine, server and memory manager."""
+
+__all__ = []
