@@ -31,6 +31,8 @@ import itertools
 import sys
 import threading
 
+from teem.core.dispatch import TypeRegistry
+
 __all__ = ["sizeof"]
 
 #: What ``sizeof`` returns when an object cannot be measured at all.
@@ -52,100 +54,8 @@ MAX_CONTAINER_VISITS = 1000
 # ---------------------------------------------------------------------------
 
 
-class _Registry:
-    """Type -> measuring function table behind ``sizeof``."""
-
-    def __init__(self):
-        self.functions = {}  # type -> function, as registered
-        self.lazy = {}  # module prefix -> function that registers functions
-        self.cache = {}  # type -> resolved function; cleared by every registration
-        self.lock = threading.RLock()
-
-    def register(self, types, func=None):
-        """Register *func* as the measuring function for *types*.
-
-        Parameters
-        ----------
-        types : type or tuple of types
-            Instances of these types (and of their subclasses, unless a
-            subclass has its own function) are measured by *func*.
-        func : callable, optional
-            ``func(obj) -> int``, the bytes *obj* holds.  It may call
-            ``sizeof`` on parts of *obj*.  If omitted, ``register`` returns a
-            decorator.
-
-        Returns
-        -------
-        callable
-            *func*, or a decorator that registers and returns its argument.
-
-        Example
-        -------
-        >>> @sizeof.register(Image)
-        ... def _(image):
-        ...     return image.width * image.height * 4
-        """
-
-        def decorator(func):
-            with self.lock:
-                for cls in types if isinstance(types, tuple) else (types,):
-                    self.functions[cls] = func
-                self.cache.clear()
-            return func
-
-        return decorator if func is None else decorator(func)
-
-    def register_lazy(self, module):
-        """Defer registrations until an object from *module* is first measured.
-
-        Parameters
-        ----------
-        module : str
-            A top-level module name such as ``"pandas"``.  The registration
-            runs the first time ``sizeof`` meets an object whose class, or
-            one of its bases, is defined in *module* or a submodule -- which
-            means *module* has already been imported by someone else.
-
-        Returns
-        -------
-        callable
-            A decorator taking a no-argument function that performs the
-            registrations.
-        """
-
-        def decorator(func):
-            with self.lock:
-                self.lazy[module] = func
-                self.cache.clear()
-            return func
-
-        return decorator
-
-    def dispatch(self, cls):
-        """Return the function ``sizeof`` uses for instances of *cls*."""
-        with self.lock:
-            self._run_lazy_registrations(cls)
-            for base in cls.__mro__:
-                if base in self.functions:
-                    func = self.functions[base]
-                    break
-            else:  # pragma: no cover - ``object`` is always registered
-                func = sys.getsizeof
-            self.cache[cls] = func
-            return func
-
-    def _run_lazy_registrations(self, cls):
-        modules = [getattr(base, "__module__", None) or "" for base in cls.__mro__]
-        for prefix in list(self.lazy):
-            if any(m == prefix or m.startswith(prefix + ".") for m in modules):
-                register = self.lazy.pop(prefix)
-                try:
-                    register()
-                except Exception:  # a broken optional package: measure generically
-                    pass
-
-
-_registry = _Registry()
+# A broken optional package must not break measuring: its types are measured generically.
+_registry = TypeRegistry(ignore_lazy_errors=True)
 _cache = _registry.cache
 
 

@@ -60,6 +60,8 @@ import uuid
 
 import xxhash
 
+from teem.core.dispatch import TypeRegistry
+
 __all__ = ["tokenize", "normalize_token"]
 
 _digest = xxhash.xxh3_128_digest
@@ -89,115 +91,19 @@ def _random_token():
 # ---------------------------------------------------------------------------
 
 
-class _Registry:
+class _Registry(TypeRegistry):
     """Type -> normalizer table behind ``normalize_token``; see its docstring."""
 
-    def __init__(self):
-        self.normalizers = {}  # type -> normalizer, as registered
-        self.lazy = {}  # module prefix -> function that registers normalizers
-        self.cache = {}  # type -> resolved normalizer; cleared by every registration
-        self.lock = threading.RLock()
-
-    def register(self, types, func=None):
-        """Register *func* as the normalizer for *types*.
-
-        Parameters
-        ----------
-        types : type or tuple of types
-            Instances of these types (and of their subclasses, unless a
-            subclass has its own normalizer) are normalized by *func*.
-        func : callable, optional
-            ``func(obj) -> normalized form``.  Build the result from ``None``,
-            ``bool``, ``int``, ``float``, ``complex``, ``str``, ``bytes`` and
-            tuples, calling ``normalize_token`` on any other part.  If
-            omitted, ``register`` returns a decorator.
-
-        Returns
-        -------
-        callable
-            *func*, or a decorator that registers and returns its argument.
-
-        Example
-        -------
-        >>> @normalize_token.register(Point)
-        ... def _(p):
-        ...     return ("Point", p.x, p.y)
-        """
-
-        def decorator(func):
-            with self.lock:
-                for cls in types if isinstance(types, tuple) else (types,):
-                    self.normalizers[cls] = func
-                self.cache.clear()
-            return func
-
-        return decorator if func is None else decorator(func)
-
-    def register_lazy(self, module):
-        """Defer registrations until an object from *module* is first seen.
-
-        Parameters
-        ----------
-        module : str
-            A module name such as ``"pandas"`` or ``"numpy.random"``.  The
-            registration runs the first time ``normalize_token`` meets an
-            object whose class, or one of its bases, is defined in *module*
-            or one of its submodules; until then *module* is not imported.
-
-        Returns
-        -------
-        callable
-            A decorator taking a no-argument function that performs the
-            registrations (and may import *module*).
-        """
-
-        def decorator(func):
-            with self.lock:
-                self.lazy[module] = func
-            return func
-
-        return decorator
-
-    def dispatch(self, cls):
-        """Return the normalizer that ``normalize_token`` uses for *cls*.
-
-        Parameters
-        ----------
-        cls : type
-
-        Returns
-        -------
-        callable
-        """
-        with self.lock:
-            self._run_lazy_registrations(cls)
-            normalizer = self._resolve(cls)
-            self.cache[cls] = normalizer
-            return normalizer
-
-    def _run_lazy_registrations(self, cls):
-        while self.lazy:
-            modules = [getattr(base, "__module__", None) or "" for base in cls.__mro__]
-            pending = [
-                prefix
-                for prefix in self.lazy
-                if any(m == prefix or m.startswith(prefix + ".") for m in modules)
-            ]
-            if not pending:
-                return
-            for prefix in pending:
-                self.lazy.pop(prefix)()
-
-    def _resolve(self, cls):
+    def resolve(self, cls):
         for hook in ("__teem_tokenize__", "__dask_tokenize__"):
             if callable(getattr(cls, hook, None)):
                 return functools.partial(_normalize_with_hook, hook)
         for base in cls.__mro__[:-1]:  # the last base is ``object``
-            if base in self.normalizers:
-                return self.normalizers[base]
+            if base in self.functions:
+                return self.functions[base]
         if hasattr(cls, "__dataclass_fields__"):
             return _normalize_dataclass
-        return self.normalizers[object]
+        return self.functions[object]
 
 
 _registry = _Registry()
