@@ -237,17 +237,14 @@ class Security:
 
 
 def _write_temporary_certificates(directory: str) -> tuple[str, str, str]:
-    """Write a new CA and one certificate it signs into ``directory``; return their paths."""
-    try:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-    except ImportError as exc:
-        raise ImportError(
-            "Security.temporary() needs the 'cryptography' package to make certificates: "
-            "pip install cryptography"
-        ) from exc
+    """Write a new CA and one certificate it signs into ``directory``; return their paths.
+
+    Needs ``cryptography``: :meth:`Security.temporary` checks for it first.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
     import datetime
     import ipaddress
 
