@@ -1,0 +1,1 @@
+"""Command lines of the distributed runtime: ``teem scheduler`` and ``teem worker``."""

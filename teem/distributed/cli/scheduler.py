@@ -1,0 +1,67 @@
+"""``teem scheduler``: run a scheduler until interrupted (also installed as ``teem-scheduler``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+__all__ = ["main", "console_main"]
+
+DEFAULT_PORT = 8786
+
+
+def build_parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Start a teem scheduler. Workers join it with `teem worker ADDRESS` "
+        "or `teem worker --scheduler-file FILE`; clients with Client(scheduler_file=FILE).")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="interface address to listen on (default: 127.0.0.1, this machine only; "
+                             "use 0.0.0.0 or a host name to accept workers from other machines)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"port to listen on (default: {DEFAULT_PORT}; 0 picks a free one)")
+    parser.add_argument("--scheduler-file", metavar="FILE",
+                        help="write the address and the cluster's secret to FILE (JSON, mode 0600)")
+    parser.add_argument("--dashboard-address", metavar="ADDRESS", default=None,
+                        help="where to serve the dashboard (accepted for compatibility; this "
+                             "version has no dashboard yet)")
+    parser.add_argument("--heartbeat-timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="drop a worker silent this long (default: 10)")
+    return parser
+
+
+def main(argv: list[str], prog: str = "teem scheduler") -> int:
+    args = build_parser(prog).parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from teem.distributed.security import Security
+    return asyncio.run(_serve(args, Security()))  # $TEEM_SECRET, else a new secret
+
+
+async def _serve(args, security) -> int:
+    from teem.distributed.scheduler.server import Scheduler
+    scheduler = Scheduler(security=security, host=args.host, port=args.port,
+                          scheduler_file=args.scheduler_file, heartbeat_timeout=args.heartbeat_timeout,
+                          remember=True)
+    try:
+        await scheduler.start()
+    except OSError as exc:
+        print(f"{args.host}:{args.port} cannot be used ({exc.strerror or exc}): is another scheduler "
+              "running there? Pick another --port (0 for any free port).", file=sys.stderr)
+        return 1
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(scheduler.close()))
+    if args.dashboard_address:
+        print(f"note: --dashboard-address {args.dashboard_address} ignored: this version has no "
+              "dashboard yet", file=sys.stderr)
+    print(f"Scheduler at: {scheduler.address}", flush=True)
+    if args.scheduler_file:
+        print(f"Scheduler file: {args.scheduler_file}", flush=True)
+    await scheduler.finished()
+    return 0
+
+
+def console_main() -> None:
+    sys.exit(main(sys.argv[1:], prog="teem-scheduler"))

@@ -1,0 +1,826 @@
+"""``Client``: the user's handle on a cluster — submit work, get futures, gather results.
+
+Theory of operation
+-------------------
+1. A Client owns an event loop in a background thread (:class:`LoopThread`)
+   holding its one connection to the scheduler, plus pooled connections to
+   workers for fetching results.  User threads never touch the connection:
+   they encode work (pickling happens here, in the caller's thread, so an
+   unpicklable function fails at ``submit``) and hand the message to the loop.
+2. Every key the client holds a :class:`Future` for is *wanted* by it on the
+   scheduler.  The scheduler reports each wanted key once, when it reaches
+   memory (with its holders), errs or is cancelled; the loop thread resolves
+   the future.  Values stay on the workers until ``result``/``gather`` fetch
+   them, directly from a holder (through the scheduler if the holder cannot
+   be reached).
+3. A future that is garbage collected releases its key; releases are
+   batched into one message per loop turn.
+4. Keys are names of results: a pure ``submit`` names its key from the
+   function and arguments (:func:`~teem.core.tokenize.tokenize`), so the same
+   call gives the same future and runs once while that future is held —
+   Dask's caching.  ``pure=False`` names each call uniquely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import threading
+import uuid
+import warnings
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterable
+
+from teem.core import base, config
+from teem.core.errors import SerializationError, TeemError
+from teem.core.graph import Graph, flatten, iter_keys
+from teem.core.sizes import format_bytes
+from teem.core.task import DataNode, Task, funcname
+from teem.core.tokenize import tokenize
+from teem.distributed.client.future import Future, _InMemory, wait
+from teem.distributed.client.graphs import encode_graph, normalize_workers, pack_futures
+from teem.distributed.comm import CommClosedError, connect
+from teem.distributed.errors import FutureCancelledError
+from teem.distributed.loop import LoopThread
+from teem.distributed.pool import ConnectionPool
+from teem.distributed.protocol.messages import dumps, loads
+from teem.distributed.runspec import FunctionTable, encode_data, encode_task
+from teem.distributed.security import Security, find_secret, read_scheduler_file
+
+__all__ = ["Client", "default_client", "get_client"]
+
+logger = logging.getLogger("teem.distributed.client")
+
+# Options that only mean something when the Client starts its own LocalCluster.
+_CLUSTER_OPTIONS = frozenset({
+    "n_workers", "threads_per_worker", "processes", "memory_limit", "nthreads", "local_directory",
+    "dashboard_address", "diagnostics_port", "host", "scheduler_port", "silence_logs", "worker_class",
+    "protocol", "interface",
+})
+_MAP_BATCH = 10_000  # tasks per update-graph message: the scheduler starts on the first batch early
+
+_current: "Client | None" = None
+
+
+def default_client() -> "Client":
+    """The Client new work goes to by default (the last one created, until it closes).
+
+    Raises
+    ------
+    ValueError
+        If no Client is running.
+    """
+    if _current is None or _current.status != "running":
+        raise ValueError("no teem Client is running: create one with teem.distributed.Client()")
+    return _current
+
+
+get_client = default_client
+
+
+def _default_get():
+    client = _current
+    if client is not None and client.status == "running":
+        return client.get
+    return None
+
+
+class Client:
+    """Connect to a teem cluster (or start one on this machine) and run work on it.
+
+    Parameters
+    ----------
+    address:
+        ``'tcp://host:port'`` of a scheduler, or a cluster object (``LocalCluster``,
+        ``SLURMCluster``, ...). None (and no ``scheduler_file``): start a
+        :class:`~teem.distributed.LocalCluster` of this machine, taking the cluster
+        options among ``**kwargs`` (``n_workers``, ``threads_per_worker``, ``processes``,
+        ``memory_limit``, ...).
+    scheduler_file:
+        JSON file written by ``teem scheduler --scheduler-file`` (address and secret).
+    security:
+        :class:`~teem.distributed.Security` holding the cluster's secret (and TLS files).
+        Default: from the scheduler file, ``$TEEM_SECRET``, or the secret this user's
+        scheduler remembered for ``address`` on this machine.
+    timeout:
+        Seconds to wait for the scheduler.
+    set_as_default:
+        Make ``teem.compute`` and ``.compute()`` run on this client.
+
+    Cluster options given while connecting to an existing scheduler are ignored, with a
+    warning (seed scripts pass them for their launcher).
+
+    Example
+    -------
+    >>> from teem.distributed import Client  # doctest: +SKIP
+    >>> client = Client(n_workers=2, threads_per_worker=1)
+    >>> client.submit(sum, [1, 2, 3]).result()
+    6
+    """
+
+    def __init__(self, address: Any = None, *, scheduler_file: str | None = None,
+                 security: Security | None = None, timeout: float = 30.0, set_as_default: bool = True,
+                 name: str | None = None, direct_to_workers: bool | None = None,
+                 asynchronous: bool = False, **kwargs: Any):
+        if asynchronous:
+            raise NotImplementedError("Client(asynchronous=True) is not supported: use the synchronous "
+                                      "API from a thread, e.g. loop.run_in_executor")
+        unknown = set(kwargs) - _CLUSTER_OPTIONS
+        if unknown:
+            raise TypeError(f"Client() got unexpected keyword argument(s) {sorted(unknown)}")
+        self.id = name or f"Client-{uuid.uuid4().hex[:12]}"
+        self.status = "connecting"
+        self.cluster = None
+        self._own_cluster = False
+        self._timeout = timeout
+        self._direct = direct_to_workers is not False
+        self._futures: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+        self._lock = threading.RLock()
+        self._functions = FunctionTable()
+        self._generation = itertools.count()
+        self._to_release: list = []
+        self._callbacks: ThreadPoolExecutor | None = None
+        self._comm = None
+        self._pool: ConnectionPool | None = None
+        self._config_restorer = None
+
+        if address is not None and not isinstance(address, str):  # a cluster object
+            self.cluster = address
+            address = self.cluster.scheduler_address
+            security = security or getattr(self.cluster, "security", None)
+            self._warn_unused(kwargs)
+        elif scheduler_file is not None:
+            info = read_scheduler_file(scheduler_file, timeout=timeout)
+            address = info["address"]
+            if security is None:
+                security = Security(secret=info.get("secret"), **info.get("security", {}))
+            self._warn_unused(kwargs)
+        elif address is None:
+            from teem.distributed.cluster.local import LocalCluster
+            self.cluster = LocalCluster(**kwargs)
+            self._own_cluster = True
+            address = self.cluster.scheduler_address
+            security = self.cluster.security
+        else:
+            self._warn_unused(kwargs)
+        self.scheduler_address = address
+        self.security = security or _security_for(address)
+        contexts = self.security.get_ssl_context("client")
+        self._ssl = contexts[1] if contexts else None
+        self._loop = LoopThread(f"teem-{self.id}")
+        try:
+            self._loop.run(self._connect(), timeout + 5)
+        except BaseException:
+            self._loop.stop()
+            if self._own_cluster:
+                self.cluster.close()
+            raise
+        self.status = "running"
+        if set_as_default:
+            global _current
+            _current = self
+            base.register_default_client(_default_get)
+            # As in Dask: while this client is the default, it overrides a scheduler chosen in
+            # the config before it (seed 001 sets 'processes', then computes on its cluster).
+            self._config_restorer = config.set(scheduler="distributed")
+        _register_joblib_backend()
+
+    @staticmethod
+    def _warn_unused(kwargs: dict) -> None:
+        if kwargs:
+            warnings.warn(
+                f"Client: {', '.join(sorted(kwargs))} only configure a cluster the Client starts "
+                "itself; connecting to an existing scheduler, they are not used (give them to "
+                "the scheduler's and workers' launch commands instead)", UserWarning, stacklevel=3)
+
+    async def _connect(self) -> None:
+        secret = self.security.secret_bytes()
+        self._comm = await connect(self.scheduler_address, secret, on_message=self._on_message,
+                                   on_close=self._on_comm_close, ssl_context=self._ssl,
+                                   timeout=self._timeout)
+        await self._comm.request({"op": "register-client", "client": self.id})
+        self._pool = ConnectionPool(secret, self._ssl, timeout=5.0)
+
+    # ------------------------------------------------------------------ loop-thread side
+
+    def _send(self, msg: dict) -> None:
+        """Queue ``msg`` for the scheduler (from any thread)."""
+        self._loop.call_soon(self._send_now, msg)
+
+    def _send_now(self, msg: dict) -> None:
+        if self._comm is not None and not self._comm.closed:
+            self._comm.send(msg)
+
+    def _on_message(self, comm, msgs: list) -> None:
+        for msg in msgs:
+            if msg.get("op") == "key-updates":
+                self._apply_updates(msg["updates"])
+
+    def _apply_updates(self, updates) -> None:
+        with self._lock:
+            found = [(self._futures.get(u[0]), u) for u in updates]
+        for future, (key, status, detail, tb) in found:
+            if future is None:
+                continue
+            if status == "memory":
+                future._finish(detail)
+            elif status == "erred":
+                future._fail(_task_exception(key, detail, tb))
+            elif status == "cancelled":
+                future._cancelled_remotely()
+            else:  # lost: the scheduler does not know the key
+                future._fail(FutureLostError(
+                    f"the scheduler does not know key {key!r}: it was released (no future held it) "
+                    "or never submitted"), "lost")
+
+    def _on_comm_close(self, comm) -> None:
+        if self.status in ("closing", "closed"):
+            return
+        self.status = "disconnected"
+        error = CommClosedError(f"lost the connection to the scheduler at {self.scheduler_address}")
+        with self._lock:
+            pending = [f for f in self._futures.values() if not f.done()]
+        for future in pending:
+            future._fail(error)
+
+    # ------------------------------------------------------------------ futures bookkeeping
+
+    def _track(self, future: Future) -> None:
+        with self._lock:
+            self._futures[future.key] = future
+
+    def _forget_future(self, key) -> None:
+        """From ``Future.__del__``, on any thread: release ``key`` unless a new future holds it."""
+        if self.status == "running":
+            self._loop.call_soon(self._queue_release, key)
+
+    def _release_future(self, future: Future) -> None:
+        with self._lock:
+            if self._futures.get(future.key) is future:
+                del self._futures[future.key]
+        self._forget_future(future.key)
+
+    def _queue_release(self, key) -> None:
+        if not self._to_release:
+            self._loop.loop.call_soon(self._flush_releases)
+        self._to_release.append(key)
+
+    def _flush_releases(self) -> None:
+        keys, self._to_release = self._to_release, []
+        with self._lock:
+            keys = [k for k in dict.fromkeys(keys) if k not in self._futures]
+        if keys:
+            self._send_now({"op": "release-keys", "keys": keys})
+
+    def _run_callback(self, fn, future) -> None:
+        if self._callbacks is None:
+            self._callbacks = ThreadPoolExecutor(1, thread_name_prefix="teem-callback")
+        self._callbacks.submit(_call_logged, fn, future)
+
+    # ------------------------------------------------------------------ submitting work
+
+    def _check_running(self) -> None:
+        if self.status != "running":
+            raise TeemError(f"this Client is {self.status}; create a new Client to submit work")
+
+    def submit(self, func, *args, key: Any = None, workers: Any = None, retries: int | None = None,
+               priority: int = 0, pure: bool = True, allow_other_workers: bool = False,
+               **kwargs) -> Future:
+        """Run ``func(*args, **kwargs)`` on the cluster; returns its :class:`Future`.
+
+        Futures among the arguments (also inside lists, tuples, sets and dicts) are
+        replaced by their results on the worker.
+
+        With ``pure=True`` (the default, as in Dask) the key is derived from ``func`` and
+        its arguments: submitting the same call again returns the same future and does
+        not run it again while a future for it is held. Use ``pure=False`` for functions
+        with side effects or randomness: every call then runs.
+
+        Raises
+        ------
+        TypeError
+            ``func`` is not callable.
+        SerializationError
+            ``func`` or an argument cannot be pickled (raised here, at submit).
+        """
+        self._check_running()
+        if not callable(func):
+            raise TypeError(f"submit: {func!r} is not callable; pass the function first, then its arguments")
+        if key is None:
+            token = tokenize(func, args, kwargs) if pure else uuid.uuid4().hex
+            key = f"{funcname(func)}-{token}"
+        with self._lock:
+            existing = self._futures.get(key)
+        if existing is not None:
+            return existing
+        deps: list = []
+        packed_args = pack_futures(args, _is_future, deps)
+        packed_kwargs = pack_futures(kwargs, _is_future, deps) if kwargs else None
+        deps = tuple(dict.fromkeys(deps))
+        generation = next(self._generation)
+        with self._lock:
+            try:
+                run_spec = encode_task(Task(key, func, packed_args, packed_kwargs, deps), self._functions)
+            except SerializationError as exc:
+                raise _unpicklable(key, func, args, kwargs, exc) from exc.__cause__
+            functions = self._functions.take_unsent()
+        future = Future(key, self, _new=True)
+        self._send({"op": "update-graph", "functions": functions, "wanted": (key,),
+                    "tasks": [(key, deps, run_spec, (-priority, generation, 0), retries or 0,
+                               normalize_workers(workers))]})
+        return future
+
+    def map(self, func, *iterables: Iterable, key: Any = None, workers: Any = None,
+            retries: int | None = None, priority: int = 0, pure: bool = True,
+            batch_size: int | None = None, **kwargs) -> list[Future]:
+        """``[submit(func, *items) for items in zip(*iterables)]``, sent in batches.
+
+        ``key``: a list of keys (one per call), or a prefix for the keys.
+        ``batch_size``: calls per message to the scheduler (default 10,000).
+        """
+        self._check_running()
+        if not callable(func):
+            raise TypeError(f"map: {func!r} is not callable")
+        if not iterables:
+            return []
+        calls = list(zip(*iterables))
+        if isinstance(key, (list, tuple)):
+            if len(key) != len(calls):
+                raise ValueError(f"map: {len(key)} keys given for {len(calls)} calls")
+            keys = list(key)
+        else:
+            prefix = key if isinstance(key, str) else funcname(func)
+            if pure:
+                base_token = tokenize(func, kwargs)
+                keys = [f"{prefix}-{tokenize(base_token, args)}" for args in calls]
+            else:
+                keys = [f"{prefix}-{uuid.uuid4().hex}" for _ in calls]
+        workers = normalize_workers(workers)
+        retries = retries or 0
+        generation = next(self._generation)
+        batch = max(1, batch_size or _MAP_BATCH)
+        futures: list = []
+        packed_kwargs = pack_futures(kwargs, _is_future, []) if kwargs else None
+        kw_deps: list = []
+        if kwargs:
+            pack_futures(kwargs, _is_future, kw_deps)
+        for start in range(0, len(calls), batch):
+            tasks = []
+            wanted = []
+            with self._lock:
+                fid = None
+                for i in range(start, min(start + batch, len(calls))):
+                    k = keys[i]
+                    existing = self._futures.get(k)
+                    if existing is not None:
+                        futures.append(existing)
+                        continue
+                    args = calls[i]
+                    deps: list = list(kw_deps)
+                    packed = pack_futures(args, _is_future, deps)
+                    deps_t = tuple(dict.fromkeys(deps)) if deps else ()
+                    if fid is None:
+                        fid = self._functions.function_id(func)
+                    spec = (fid, dumps((packed, packed_kwargs, deps_t)))
+                    tasks.append((k, deps_t, spec, (-priority, generation, i), retries, workers))
+                    wanted.append(k)
+                    future = Future.__new__(Future, k, self, _new=True)
+                    futures.append(future)
+                functions = self._functions.take_unsent()
+            if tasks:
+                self._send({"op": "update-graph", "functions": functions, "wanted": wanted, "tasks": tasks})
+        return futures
+
+    def _submit_graph(self, graph: dict, outputs: list, *, workers=None, retries=None,
+                      priority: int = 0) -> list[Future]:
+        """Send ``graph``, wanting ``outputs``; returns their futures (in order)."""
+        self._check_running()
+        generation = next(self._generation)
+        with self._lock:
+            tasks, held = encode_graph(graph, outputs, self._functions, _is_future,
+                                       (-priority, generation), retries or 0, normalize_workers(workers))
+            functions = self._functions.take_unsent()
+            futures = []
+            for k in outputs:
+                existing = self._futures.get(k)
+                futures.append(existing)
+        futures = [f if f is not None else Future(k, self, _new=True) for f, k in zip(futures, outputs)]
+        self._send({"op": "update-graph", "functions": functions, "wanted": list(outputs), "tasks": tasks})
+        del held  # the futures found in the graph stayed alive until the message was queued
+        return futures
+
+    # ------------------------------------------------------------------ results
+
+    def _gather_keys(self, keys: list, timeout: float | None = None) -> list:
+        """Values of keys in memory on the cluster (in order)."""
+        frames = self._loop.run(self._fetch(list(keys)), timeout)
+        return [loads(list(frames[k])) for k in keys]
+
+    async def _fetch(self, keys: list) -> dict:
+        with self._lock:
+            futures = {k: self._futures.get(k) for k in keys}
+        holders = {}
+        for k, f in futures.items():
+            result = getattr(f, "_result", None)
+            holders[k] = list(result.who_has) if isinstance(result, _InMemory) else []
+        out: dict = {}
+        delay = 0.01
+        for attempt in itertools.count():
+            missing = [k for k in keys if k not in out]
+            if not missing:
+                return out
+            if attempt:
+                who = await self._comm.request({"op": "who-has", "keys": missing})
+                for k in missing:
+                    holders[k] = list(who.get(k) or ())
+            by_holder: dict = {}
+            for k in missing:
+                if holders[k]:
+                    by_holder.setdefault(holders[k][0], []).append(k)
+            if by_holder and self._direct:
+                replies = await asyncio.gather(*(self._get_data(h, ks) for h, ks in by_holder.items()),
+                                               return_exceptions=True)
+                for (holder, ks), reply in zip(by_holder.items(), replies):
+                    if isinstance(reply, BaseException):
+                        logger.info("fetching from %s failed (%r); asking the scheduler", holder, reply)
+                        self._direct = not isinstance(reply, TimeoutError) or bool(out)
+                        continue
+                    out.update(reply)
+            elif by_holder:
+                out.update(await self._comm.request({"op": "gather", "keys": missing}))
+            if attempt:  # the value is being recomputed (its holder died): wait for it
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.5)
+            for k in missing:
+                future = futures[k]
+                if future is not None and future.done() and not isinstance(future._result, _InMemory):
+                    raise future.exception() or FutureCancelledError(k)
+
+    async def _get_data(self, holder: str, keys: list) -> dict:
+        return await self._pool.request(holder, {"op": "get-data", "keys": keys})
+
+    def gather(self, futures: Any, errors: str = "raise", direct: bool | None = None,
+               asynchronous: bool = False) -> Any:
+        """The results of ``futures`` (a future, or lists/tuples/dicts of them), same shape.
+
+        ``errors='raise'`` raises the first task exception; ``'skip'`` leaves erred
+        futures out of lists.
+        """
+        if errors not in ("raise", "skip"):
+            raise ValueError(f"gather: errors must be 'raise' or 'skip', not {errors!r}")
+        found: list = []
+        _collect_futures(futures, found)
+        if found:
+            wait(found)
+        bad = [f for f in found if f.status != "finished"]
+        if bad and errors == "raise":
+            bad[0].result()  # raises its exception (or FutureCancelledError)
+        keys = list(dict.fromkeys(f.key for f in found if f.status == "finished"))
+        values = dict(zip(keys, self._gather_keys(keys))) if keys else {}
+        return _rebuild(futures, values)
+
+    def scatter(self, data: Any, workers: Any = None, broadcast: bool = False, direct: bool | None = None,
+                hash: bool = True, timeout: float = 30.0) -> Any:
+        """Send data to the workers; returns futures for it (same shape as ``data``).
+
+        A dict gives a dict of futures with the same keys; a list or tuple a list of
+        futures; anything else one future. ``broadcast=True`` copies it to every worker.
+        """
+        self._check_running()
+        if isinstance(data, dict):
+            items = list(data.items())
+            keys = [str(k) for k in data]
+        else:
+            values = list(data) if isinstance(data, (list, tuple, set, frozenset)) else [data]
+            keys = [f"{type(v).__name__}-{tokenize(v) if hash else uuid.uuid4().hex}" for v in values]
+            items = list(zip(keys, values))
+        payload = {k: dumps(v) for k, v in items}
+        futures = [Future(k, self) for k in keys]
+        self._loop.run(self._comm.request({"op": "scatter", "data": payload, "timeout": timeout,
+                                           "workers": normalize_workers(workers),
+                                           "broadcast": bool(broadcast)}), timeout + 10)
+        if isinstance(data, dict):
+            return dict(zip(data, futures))
+        if isinstance(data, (list, tuple, set, frozenset)):
+            return futures
+        return futures[0]
+
+    # ------------------------------------------------------------------ collections
+
+    def get(self, graph: dict, keys: list, **kwargs) -> list:
+        """Run ``graph`` for ``keys`` and return their values: the ``get`` of ``teem.compute``."""
+        if isinstance(graph, Graph):
+            graph = graph.to_dict()
+        keys = list(keys)
+        futures = self._submit_graph(graph, keys, workers=kwargs.get("workers"),
+                                     retries=kwargs.get("retries"))
+        return self.gather(futures)
+
+    def compute(self, collections: Any, sync: bool = False, workers: Any = None, retries: int | None = None,
+                priority: int = 0, **kwargs) -> Any:
+        """Start computing collections; returns futures of their final values (or values if ``sync``)."""
+        from teem.core.delayed import _collection_to_delayed
+        single = base.is_teem_collection(collections)
+        items = [collections] if single else list(collections)
+        futures = []
+        for item in items:
+            if isinstance(item, Future):
+                futures.append(item)
+                continue
+            if not base.is_teem_collection(item):
+                futures.append(item)
+                continue
+            finalized = _collection_to_delayed(item)
+            futures.append(self._submit_graph(finalized.__teem_graph__().to_dict(), [finalized.key],
+                                              workers=workers, retries=retries, priority=priority)[0])
+        if sync:
+            futures = self.gather(futures)
+        return futures[0] if single else futures
+
+    def persist(self, collections: Any, workers: Any = None, retries: int | None = None,
+                priority: int = 0, **kwargs) -> Any:
+        """Start computing collections and return them backed by their results on the cluster."""
+        single = base.is_teem_collection(collections)
+        items = [collections] if single else list(collections)
+        out = []
+        for item in items:
+            keys = item.__teem_keys__()
+            flat = list(iter_keys(keys)) if type(keys) is list else [keys]
+            graph = flatten([item.__teem_graph__()])
+            futures = self._submit_graph(graph, flat, workers=workers, retries=retries, priority=priority)
+            layer = {f.key: DataNode(f.key, f) for f in futures}
+            rebuild, extra = item.__teem_postpersist__()
+            out.append(rebuild(Graph(layer), *extra))
+        return out[0] if single else out
+
+    # ------------------------------------------------------------------ cluster management
+
+    def cancel(self, futures: Any, force: bool = False) -> None:
+        """Cancel futures: their tasks stop (if not finished) and every holder hears 'cancelled'."""
+        found: list = []
+        _collect_futures(futures, found)
+        if not found:
+            return
+        self._send({"op": "cancel-keys", "keys": [f.key for f in found]})
+        for future in found:
+            future._cancelled_remotely()
+
+    def _request(self, msg: dict, timeout: float | None = None):
+        self._check_running()
+        return self._loop.run(self._comm.request(msg), timeout)
+
+    def scheduler_info(self) -> dict:
+        """What the scheduler knows about itself and its workers (Dask's shape)."""
+        return self._request({"op": "scheduler-info"}, self._timeout)
+
+    def nthreads(self) -> dict:
+        """Threads of each worker, by address."""
+        return {a: w["nthreads"] for a, w in self.scheduler_info()["workers"].items()}
+
+    ncores = nthreads
+
+    def who_has(self, futures: Any = None) -> dict:
+        found: list = []
+        _collect_futures(futures, found)
+        keys = [f.key for f in found]
+        return {k: list(v) for k, v in self._request({"op": "who-has", "keys": keys}, self._timeout).items()}
+
+    def wait_for_workers(self, n_workers: int = 1, timeout: float | None = None) -> None:
+        """Block until at least ``n_workers`` workers have joined.
+
+        Raises
+        ------
+        TimeoutError
+            After ``timeout`` seconds, saying how many joined.
+        """
+        import time
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            count = len(self.scheduler_info()["workers"])
+            if count >= n_workers:
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"only {count} of {n_workers} workers joined the scheduler at "
+                                   f"{self.scheduler_address} within {timeout} s")
+            time.sleep(0.05)
+
+    def run(self, function, *args, workers: Any = None, wait: bool = True, **kwargs) -> dict:
+        """Run ``function(*args, **kwargs)`` on every worker (or ``workers``); ``{address: result}``.
+
+        A function with a ``dask_worker`` or ``teem_worker`` parameter receives the worker object.
+        """
+        payload = dumps((function, args, kwargs))
+        replies = self._request({"op": "run", "function": payload, "workers": normalize_workers(workers)})
+        out = {}
+        for address, reply in replies.items():
+            if reply[0] == "ok":
+                out[address] = loads(list(reply[1]))
+            else:
+                raise _task_exception(f"run on {address}", reply[1], reply[2] if len(reply) > 2 else None)
+        return out
+
+    def upload_file(self, filename: str, load: bool = True) -> dict:
+        """Send a ``.py``, ``.zip`` or ``.egg`` file to every worker (and to workers joining later).
+
+        Raises
+        ------
+        RuntimeError
+            If a worker could not install it (the message names the worker).
+        """
+        with open(filename, "rb") as f:
+            data = f.read()
+        replies = self._request({"op": "upload-file", "filename": os.path.basename(filename), "data": data})
+        failed = {a: r for a, r in replies.items() if r != "ok"}
+        if failed:
+            raise RuntimeError(f"upload_file({filename!r}) failed on {len(failed)} worker(s): {failed}")
+        return replies
+
+    def restart(self, timeout: float = 60.0) -> "Client":
+        """Restart every worker (through its nanny); all futures are cancelled."""
+        self._request({"op": "restart", "timeout": timeout}, timeout + 10)
+        return self
+
+    def retire_workers(self, workers: Any = None, n: int | None = None) -> list:
+        return self._request({"op": "retire-workers", "workers": normalize_workers(workers), "n": n})
+
+    def get_executor(self, **kwargs) -> "ClientExecutor":
+        """A :class:`concurrent.futures.Executor` running on this client's cluster."""
+        from teem.distributed.client.executor import ClientExecutor
+        return ClientExecutor(self, **kwargs)
+
+    @property
+    def dashboard_link(self) -> str | None:
+        return getattr(self.cluster, "dashboard_link", None)
+
+    # ------------------------------------------------------------------ closing
+
+    def close(self, timeout: float | None = None) -> None:
+        """Disconnect (and close the cluster this Client started itself). Safe to call twice."""
+        global _current
+        if self.status in ("closing", "closed"):
+            return
+        self.status = "closing"
+        if _current is self:
+            _current = None
+        restorer, self._config_restorer = self._config_restorer, None
+        if restorer is not None:
+            restorer.__exit__(None, None, None)
+        if self._loop.running:
+            try:
+                self._loop.run(self._disconnect(), 5)
+            except Exception:  # closing anyway
+                pass
+            self._loop.stop()
+        if self._callbacks is not None:
+            self._callbacks.shutdown(wait=False)
+        if self._own_cluster and self.cluster is not None:
+            self.cluster.close()
+        self.status = "closed"
+
+    async def _disconnect(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+        if self._comm is not None:
+            self._comm.close()
+
+    def shutdown(self) -> None:
+        """Stop the scheduler and its workers, then close this Client."""
+        if self.status == "running":
+            try:
+                self._request({"op": "shutdown"}, 10)
+            except (CommClosedError, TimeoutError, OSError):
+                pass
+        if self.cluster is not None and hasattr(self.cluster, "close"):
+            self.cluster.close()
+        self.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "status", None) == "running" and getattr(self, "_loop", None) is not None:
+            try:
+                self._loop.stop(timeout=0)
+            except Exception:
+                pass
+
+    def __repr__(self) -> str:
+        if self.status != "running":
+            return f"<Client: {self.status}>"
+        try:
+            workers = self.scheduler_info()["workers"].values()
+        except Exception:
+            return f"<Client: {self.scheduler_address!r}>"
+        memory = sum(w.get("memory_limit") or 0 for w in workers)
+        return (f"<Client: {self.scheduler_address!r} processes={len(workers)} "
+                f"threads={sum(w['nthreads'] for w in workers)}, memory={format_bytes(memory)}>")
+
+    def _repr_html_(self) -> str:
+        info = self.scheduler_info()["workers"].values()
+        memory = sum(w.get("memory_limit") or 0 for w in info)
+        return (f"<div><b>Client</b> {self.id}<br>Scheduler: {self.scheduler_address}<br>"
+                f"Workers: {len(info)}, Cores: {sum(w['nthreads'] for w in info)}, "
+                f"Memory: {format_bytes(memory)}</div>")
+
+
+class FutureLostError(TeemError, KeyError):
+    """The scheduler does not know the future's key."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def _is_future(obj) -> bool:
+    return isinstance(obj, Future)
+
+
+def _collect_futures(obj, found: list) -> None:
+    if isinstance(obj, Future):
+        found.append(obj)
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        for item in obj:
+            _collect_futures(item, found)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            _collect_futures(item, found)
+
+
+def _rebuild(obj, values: dict):
+    if isinstance(obj, Future):
+        return values[obj.key]
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        items = [_rebuild(item, values) for item in obj
+                 if not (isinstance(item, Future) and item.key not in values)]
+        return items if type(obj) is list else type(obj)(items) if type(obj) in (tuple, set, frozenset) else items
+    if isinstance(obj, dict):
+        return {k: _rebuild(v, values) for k, v in obj.items()
+                if not (isinstance(v, Future) and v.key not in values)}
+    return obj
+
+
+def _task_exception(key, frames, traceback_text) -> BaseException:
+    """The exception a task raised, with the worker's traceback as a note."""
+    try:
+        exc = loads(list(frames))
+    except Exception as problem:
+        return RuntimeError(f"task {key!r} failed and its exception cannot be rebuilt here ({problem}):\n"
+                            f"{traceback_text or ''}")
+    if not isinstance(exc, BaseException):
+        return RuntimeError(f"task {key!r} failed: {exc!r}")
+    if traceback_text and hasattr(exc, "add_note"):
+        exc.add_note(f"\nTraceback of {key!r} on the worker:\n{traceback_text.rstrip()}")
+    return exc
+
+
+def _unpicklable(key, func, args: tuple, kwargs: dict, exc: SerializationError) -> SerializationError:
+    """The same error, naming the function or the argument that does not pickle."""
+    parts = [("the function", func)] + [(f"argument {i}", a) for i, a in enumerate(args)] + \
+        [(f"keyword argument {k!r}", v) for k, v in kwargs.items()]
+    for what, value in parts:
+        try:
+            dumps(value)
+        except SerializationError as inner:
+            return SerializationError(f"cannot send {what} of task {key!r} ({type(value).__name__}): "
+                                      f"{inner}")
+    return exc
+
+
+def _call_logged(fn, future) -> None:
+    try:
+        fn(future)
+    except Exception:
+        logger.exception("done-callback %r of %r raised", fn, future)
+
+
+def _security_for(address: str) -> Security:
+    security = Security()  # $TEEM_SECRET
+    if not security.secret:
+        security.secret = find_secret(address)
+    if not security.secret:
+        raise ValueError(
+            f"no secret for the scheduler at {address}: connect with Client(scheduler_file=...), pass "
+            "security=Security(secret=...), or set $TEEM_SECRET. (A scheduler started on this machine "
+            "by this user is found by address automatically.)")
+    return security
+
+
+_joblib_registered = False
+
+
+def _register_joblib_backend() -> None:
+    """Make ``joblib.parallel_config(backend='teem')`` available (if joblib is installed)."""
+    global _joblib_registered
+    if _joblib_registered:
+        return
+    _joblib_registered = True
+    try:
+        from teem.distributed.client.joblib_backend import register
+    except ImportError:  # joblib not installed
+        return
+    register()

@@ -1,0 +1,327 @@
+"""Futures for results that live on the cluster, and ``wait`` / ``as_completed`` over them.
+
+A :class:`Future` *is* a :class:`concurrent.futures.Future` (so
+``concurrent.futures.wait`` and ``as_completed`` work on it too): it is done
+when its key is in memory on some worker, erred, cancelled or lost.  The
+value stays on the workers until :meth:`Future.result` fetches it.
+
+One client has at most one live Future per key: ``Future(key, client)`` and a
+pure ``submit`` of the same call return the same object.  When the last
+reference to it goes, the client tells the scheduler it no longer needs the
+key (batched with other releases).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import threading
+from collections import deque
+from typing import Any, Iterable
+
+from teem.core.graph import Graph
+from teem.core.task import DataNode, identity
+from teem.distributed.errors import FutureCancelledError
+
+__all__ = ["Future", "wait", "as_completed", "FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"]
+
+logger = logging.getLogger("teem.distributed.client")
+
+FIRST_COMPLETED = cf.FIRST_COMPLETED
+FIRST_EXCEPTION = cf.FIRST_EXCEPTION
+ALL_COMPLETED = cf.ALL_COMPLETED
+
+
+class _InMemory:
+    """The internal result of a finished future: where the value is, not the value."""
+
+    __slots__ = ("who_has",)
+
+    def __init__(self, who_has: tuple):
+        self.who_has = who_has
+
+
+class Future(cf.Future):
+    """A remote result, named by its key.
+
+    Parameters
+    ----------
+    key:
+        The key of the result on the cluster.
+    client:
+        The :class:`~teem.distributed.Client` it belongs to (default: the current one).
+
+    ``status`` is ``'pending'``, ``'finished'``, ``'error'``, ``'cancelled'`` or ``'lost'``.
+    """
+
+    # Collection protocol: a future can be passed to delayed functions and teem.compute.
+    __teem_scheduler__ = "distributed"
+
+    def __new__(cls, key, client=None, _new: bool = False):
+        if client is None:
+            from teem.distributed.client.client import default_client
+            client = default_client()
+        if not _new:
+            existing = client._futures.get(key)
+            if existing is not None:
+                return existing
+        self = super().__new__(cls)
+        self._init(key, client)
+        return self
+
+    def __init__(self, key, client=None, _new: bool = False):
+        pass  # everything happens once, in __new__/_init: the object may be shared
+
+    def _init(self, key, client) -> None:
+        super().__init__()
+        self.key = key
+        self.client = client
+        self._status = "pending"
+        client._track(self)
+
+    # --- state changes (called on the client's loop thread) ---------------------------------
+
+    def _finish(self, who_has: tuple) -> None:
+        with self._condition:
+            if self._state == cf._base.FINISHED:
+                if isinstance(self._result, _InMemory):  # recomputed, or told again: update
+                    self._result = _InMemory(who_has)
+                return
+            if self._state != cf._base.PENDING:
+                return
+            self._status = "finished"
+        self.set_result(_InMemory(who_has))
+
+    def _fail(self, exception: BaseException, status: str = "error") -> None:
+        with self._condition:
+            if self._state != cf._base.PENDING:
+                return
+            self._status = status
+        self.set_exception(exception)
+
+    def _cancelled_remotely(self) -> None:
+        with self._condition:
+            if self._state != cf._base.PENDING:
+                return
+            self._status = "cancelled"
+        super().cancel()
+        self.set_running_or_notify_cancel()
+
+    # --- public -------------------------------------------------------------------------------
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    def result(self, timeout: float | None = None) -> Any:
+        """The value, fetched from the worker that holds it; raises the task's exception.
+
+        Raises
+        ------
+        TimeoutError
+            The result was not ready within ``timeout`` seconds.
+        FutureCancelledError
+            The future was cancelled.
+        """
+        try:
+            where = super().result(timeout)
+        except cf.CancelledError:
+            raise FutureCancelledError(f"future {self.key!r} was cancelled") from None
+        except cf.TimeoutError:
+            raise TimeoutError(f"future {self.key!r} was not done within {timeout} s "
+                               f"(status: {self._status})") from None
+        if isinstance(where, _InMemory):
+            return self.client._gather_keys([self.key], timeout=timeout)[0]
+        return where
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        try:
+            return super().exception(timeout)
+        except cf.CancelledError:
+            raise FutureCancelledError(f"future {self.key!r} was cancelled") from None
+        except cf.TimeoutError:
+            raise TimeoutError(f"future {self.key!r} was not done within {timeout} s") from None
+
+    def traceback(self, timeout: float | None = None):
+        """The traceback of the task's exception (None if it did not raise)."""
+        exc = self.exception(timeout)
+        return None if exc is None else exc.__traceback__
+
+    def cancel(self, **kwargs) -> bool:
+        """Cancel the task on the cluster; True unless it had already finished."""
+        if self.done():
+            return self.cancelled()
+        self.client.cancel([self])
+        return True
+
+    def add_done_callback(self, fn) -> None:
+        """Call ``fn(future)`` once the future is done, on a client thread (never the loop's).
+
+        A callback that raises is logged, not propagated.
+        """
+        client = self.client
+
+        def run(future):
+            client._run_callback(fn, future)
+        super().add_done_callback(run)
+
+    def release(self) -> None:
+        """Stop holding this key (also happens when the future is garbage collected)."""
+        self.client._release_future(self)
+
+    # --- collection protocol ------------------------------------------------------------------
+
+    def __teem_graph__(self) -> Graph:
+        return Graph({self.key: DataNode(self.key, self)})
+
+    def __teem_keys__(self):
+        return self.key
+
+    def __teem_postcompute__(self):
+        return identity, ()
+
+    def __teem_postpersist__(self):
+        return _persisted_future, (self,)
+
+    def __reduce__(self):
+        return Future, (self.key,)
+
+    def __repr__(self) -> str:
+        return f"<Future: {self._status}, key: {self.key!r}>"
+
+    def _repr_html_(self) -> str:
+        return f"<b>Future: {self.key!r}</b> <span>status: {self._status}</span>"
+
+    def __hash__(self) -> int:
+        return hash(("teem-future", self.key))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Future) and other.key == self.key and other.client is self.client
+
+    def __del__(self):
+        client = getattr(self, "client", None)
+        if client is not None:
+            client._forget_future(self.key)
+
+
+def _persisted_future(graph, future):
+    return future
+
+
+def wait(fs, timeout: float | None = None, return_when: str = ALL_COMPLETED):
+    """Wait for futures; returns ``(done, not_done)`` sets as :func:`concurrent.futures.wait`.
+
+    Raises
+    ------
+    TimeoutError
+        If ``return_when`` is ALL_COMPLETED and not all are done within ``timeout``
+        (Dask's behaviour; concurrent.futures would return instead).
+    """
+    if isinstance(fs, Future):
+        fs = [fs]
+    fs = list(fs)
+    result = cf.wait(fs, timeout=timeout, return_when=return_when)
+    if return_when == ALL_COMPLETED and result.not_done:
+        raise TimeoutError(f"{len(result.not_done)} of {len(fs)} futures were not done within {timeout} s")
+    return result
+
+
+class as_completed:
+    """Iterate over futures in the order they finish; more can be added while iterating.
+
+    Parameters
+    ----------
+    futures:
+        Futures to watch (more with :meth:`add` / :meth:`update`).
+    with_results:
+        Yield ``(future, result)`` pairs (an erred future raises its exception
+        unless ``raise_errors=False``, in which case the exception is yielded).
+    timeout:
+        Raise TimeoutError if the next future takes longer than this.
+
+    Example
+    -------
+    >>> for future in as_completed(client.map(inc, range(10))):  # doctest: +SKIP
+    ...     print(future.result())
+    """
+
+    def __init__(self, futures: Iterable = (), with_results: bool = False, raise_errors: bool = True,
+                 timeout: float | None = None):
+        self.with_results = with_results
+        self.raise_errors = raise_errors
+        self.timeout = timeout
+        self._lock = threading.Condition()
+        self._pending: set = set()
+        self._done: deque = deque()
+        self.update(futures)
+
+    def add(self, future: Future) -> None:
+        with self._lock:
+            self._pending.add(future)
+        # The raw concurrent.futures callback: runs at once, under no lock of ours.
+        cf.Future.add_done_callback(future, self._on_done)
+
+    def update(self, futures: Iterable) -> None:
+        for future in futures:
+            self.add(future)
+
+    def _on_done(self, future) -> None:
+        with self._lock:
+            if future in self._pending:
+                self._pending.discard(future)
+                self._done.append(future)
+                self._lock.notify_all()
+
+    def count(self) -> int:
+        """Futures not yet yielded."""
+        with self._lock:
+            return len(self._pending) + len(self._done)
+
+    def is_empty(self) -> bool:
+        return self.count() == 0
+
+    def has_ready(self) -> bool:
+        with self._lock:
+            return bool(self._done)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        with self._lock:
+            if not self._done and not self._pending:
+                raise StopIteration
+            if not self._lock.wait_for(lambda: self._done, self.timeout):
+                raise TimeoutError(f"no future finished within {self.timeout} s "
+                                   f"({len(self._pending)} pending)")
+            future = self._done.popleft()
+        return self._item(future)
+
+    def _item(self, future):
+        if not self.with_results:
+            return future
+        try:
+            return future, future.result()
+        except BaseException as exc:
+            if self.raise_errors:
+                raise
+            return future, exc
+
+    def next_batch(self, block: bool = True) -> list:
+        """Everything finished now (at least one if ``block``)."""
+        with self._lock:
+            if block and not self._done and self._pending:
+                self._lock.wait_for(lambda: self._done, self.timeout)
+            batch = list(self._done)
+            self._done.clear()
+        return [self._item(f) for f in batch]
+
+    def batches(self):
+        """Iterate over lists of futures that finished since the last list."""
+        while not self.is_empty():
+            yield self.next_batch()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pending.clear()
+            self._done.clear()

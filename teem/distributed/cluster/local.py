@@ -1,0 +1,262 @@
+"""``LocalCluster``: a scheduler and workers on this machine.
+
+The scheduler runs on an event loop in a thread of this process (so creating
+a cluster is quick and it ends with the process); each worker is a
+``teem worker`` process with its nanny (``processes=True``, the default), or
+a worker on the same loop (``processes=False``, for data that should not be
+pickled between processes).  Everything listens on loopback unless ``host``
+says otherwise; the cluster's secret is new for each cluster and goes to the
+worker processes through their environment, not their command line.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+from teem.core.sizes import cpu_count, format_bytes, parse_memory_limit
+from teem.distributed.loop import LoopThread
+from teem.distributed.security import Security
+
+__all__ = ["LocalCluster"]
+
+
+def _default_shape(processes: bool, n_workers: int | None, threads_per_worker: int | None,
+                   cores: int) -> tuple[int, int]:
+    """(workers, threads each): all cores used, a few processes of a few threads each."""
+    if not processes:
+        return (n_workers or 1), (threads_per_worker or max(1, cores // (n_workers or 1)))
+    if n_workers is None and threads_per_worker is None:
+        if cores <= 4:
+            return cores, 1
+        threads = next(t for t in range(int(cores ** 0.5), 0, -1) if cores % t == 0)
+        return cores // threads, threads
+    if n_workers is None:
+        return max(1, cores // threads_per_worker), threads_per_worker
+    if threads_per_worker is None:
+        return n_workers, max(1, cores // max(n_workers, 1))
+    return n_workers, threads_per_worker
+
+
+class LocalCluster:
+    """A scheduler and ``n_workers`` workers on this machine.
+
+    Parameters
+    ----------
+    n_workers, threads_per_worker:
+        Default: every core used (on 2 cores: 2 workers of 1 thread).
+    processes:
+        Workers as separate processes (default) or on a thread of this process.
+    memory_limit:
+        Per worker: ``'auto'`` (this machine's memory shared by thread), bytes, a string
+        like ``'4GB'``, a fraction like ``0.5``, or 0/None for no limit.
+    host:
+        Interface to listen on (default ``127.0.0.1``: this machine only).
+    scheduler_port:
+        0 (default) picks a free port.
+    dashboard_address, diagnostics_port:
+        Accepted (``diagnostics_port`` is the old name); this version has no dashboard yet.
+    local_directory:
+        Where workers spill (default: a temporary directory removed on close).
+
+    Example
+    -------
+    >>> cluster = LocalCluster(n_workers=2, threads_per_worker=1)  # doctest: +SKIP
+    >>> client = Client(cluster)
+    """
+
+    def __init__(self, n_workers: int | None = None, threads_per_worker: int | None = None,
+                 processes: bool = True, memory_limit: Any = "auto", host: str = "127.0.0.1",
+                 scheduler_port: int = 0, dashboard_address: Any = None, diagnostics_port: Any = None,
+                 local_directory: str | None = None, security: Security | None = None,
+                 silence_logs: Any = None, nthreads: int | None = None, name: str | None = None,
+                 death_timeout: float | None = 60.0, timeout: float = 60.0, **unused: Any):
+        if unused:
+            raise TypeError(f"LocalCluster() got unexpected keyword argument(s) {sorted(unused)}")
+        from teem.distributed.scheduler.server import Scheduler
+        if nthreads is not None and threads_per_worker is None:
+            threads_per_worker = nthreads
+        self.processes = processes
+        self.n_workers, self.threads_per_worker = _default_shape(processes, n_workers, threads_per_worker,
+                                                                 cpu_count())
+        self.memory_limit = parse_memory_limit(memory_limit, self.threads_per_worker,
+                                               total_threads=self.n_workers * self.threads_per_worker) \
+            if memory_limit not in (None, 0, "0") else None
+        self.host = host
+        self.name = name or "LocalCluster"
+        self.dashboard_address = dashboard_address if dashboard_address is not None else diagnostics_port
+        self.dashboard_link = None
+        self.death_timeout = death_timeout
+        self._tmp = None
+        if local_directory is None:
+            self._tmp = local_directory = tempfile.mkdtemp(prefix="teem-cluster-")
+        self.local_directory = local_directory
+        self.status = "starting"
+        self._loop = LoopThread("teem-cluster")
+        self.scheduler = Scheduler(security=security, host=host, port=scheduler_port)
+        self.security = self.scheduler.security
+        self._workers: dict[str, Any] = {}  # name -> Popen, or an in-process Worker
+        self._counter = 0
+        try:
+            self._loop.run(self.scheduler.start(), timeout)
+            self.scale(self.n_workers)
+            self.wait_for_workers(self.n_workers, timeout)
+        except BaseException:
+            self.close()
+            raise
+        self.status = "running"
+
+    @property
+    def scheduler_address(self) -> str:
+        return self.scheduler.address
+
+    # ------------------------------------------------------------------ workers
+
+    def _start_worker(self, name: str) -> Any:
+        if not self.processes:
+            from teem.distributed.worker.server import Worker
+            worker = Worker(self.scheduler_address, security=self.security, nthreads=self.threads_per_worker,
+                            memory_limit=self.memory_limit, name=name, host=self.host,
+                            local_directory=os.path.join(self.local_directory, name))
+            self._loop.run(worker.start(), 60)
+            return worker
+        command = [sys.executable, "-m", "teem", "worker", self.scheduler_address,
+                   "--nthreads", str(self.threads_per_worker), "--name", name,
+                   "--memory-limit", str(self.memory_limit or 0), "--host", self.host,
+                   "--local-directory", os.path.join(self.local_directory, name)]
+        if self.death_timeout is not None:
+            command += ["--death-timeout", str(self.death_timeout)]
+        env = dict(os.environ, TEEM_SECRET=self.security.secret)
+        return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def scale(self, n: int | None = None, *, memory: Any = None, cores: int | None = None) -> None:
+        """Run ``n`` workers (or enough for ``cores`` threads / ``memory`` bytes)."""
+        if n is None:
+            if cores is not None:
+                n = -(-int(cores) // self.threads_per_worker)
+            elif memory is not None and self.memory_limit:
+                from teem.core.sizes import parse_bytes
+                n = -(-parse_bytes(memory) // self.memory_limit)
+            else:
+                raise TypeError("scale() needs a number of workers, cores= or memory=")
+        n = max(0, int(n))
+        while len(self._workers) < n:
+            name = f"{self._counter}"
+            self._counter += 1
+            self._workers[name] = self._start_worker(name)
+        if len(self._workers) > n:
+            names = list(self._workers)[n:]
+            self._stop_workers(names)
+        self.n_workers = n
+
+    def _stop_workers(self, names: list) -> None:
+        info = self._loop.run(self._scheduler_call("_scheduler_info"), 10)
+        by_name = {w["name"]: a for a, w in info["workers"].items()}
+        addresses = [by_name[n] for n in names if n in by_name]
+        if addresses:
+            self._loop.run(self._retire(addresses), 10)
+        for name in names:
+            worker = self._workers.pop(name)
+            if self.processes:
+                _wait_or_kill(worker, 10)
+            else:
+                self._loop.run(worker.close("retired"), 10)
+
+    async def _scheduler_call(self, method: str, **msg):
+        return getattr(self.scheduler, method)(None, msg)
+
+    async def _retire(self, addresses: list):
+        return self.scheduler._retire_workers(None, {"workers": addresses})
+
+    def wait_for_workers(self, n_workers: int, timeout: float | None = None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while len(self.scheduler.workers) < n_workers:
+            dead = [n for n, p in self._workers.items() if self.processes and p.poll() is not None]
+            if dead:
+                raise RuntimeError(f"worker process(es) {dead} of {self.name} exited during start-up "
+                                   "(see their output above)")
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(self.scheduler.workers)} of {n_workers} workers joined "
+                                   f"{self.scheduler_address} within {timeout} s")
+            time.sleep(0.02)
+
+    # ------------------------------------------------------------------ closing
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the workers and the scheduler. Safe to call twice."""
+        if self.status == "closed":
+            return
+        self.status = "closing"
+        if self._loop.running and self.scheduler.address:
+            try:
+                self._loop.run(self.scheduler._shutdown(None, {}), timeout)
+            except Exception:
+                pass
+        for name, worker in list(self._workers.items()):
+            if self.processes:
+                _wait_or_kill(worker, timeout)
+            elif self._loop.running:
+                try:
+                    self._loop.run(worker.close("cluster closed"), timeout)
+                except Exception:
+                    pass
+        self._workers.clear()
+        if self._loop.running:
+            try:
+                self._loop.run(self.scheduler.close(), timeout)
+            except Exception:
+                pass
+            self._loop.stop()
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+        self.status = "closed"
+
+    def __enter__(self) -> "LocalCluster":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "status", "closed") == "running":
+            try:
+                self.close(timeout=2)
+            except Exception:
+                pass
+
+    # ------------------------------------------------------------------ display
+
+    def _summary(self) -> tuple[int, int, int]:
+        workers = self.scheduler.worker_info.values()
+        return (len(workers), sum(w["nthreads"] for w in workers),
+                sum(w.get("memory_limit") or 0 for w in workers))
+
+    def __repr__(self) -> str:
+        n, cores, memory = self._summary()
+        return (f"{type(self).__name__}({self.scheduler_address!r}, workers={n}, threads={cores}, "
+                f"memory={format_bytes(memory)})")
+
+    def _repr_html_(self) -> str:
+        n, cores, memory = self._summary()
+        return (f"<div><b>{type(self).__name__}</b> {self.name}<br>Scheduler: {self.scheduler_address}<br>"
+                f"Workers: {n}, Cores: {cores}, Memory: {format_bytes(memory)}</div>")
+
+
+def _wait_or_kill(process: subprocess.Popen, timeout: float) -> None:
+    """Give a worker process (its nanny) ``timeout`` s to exit, then terminate, then kill."""
+    try:
+        process.wait(timeout)
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    process.terminate()
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
