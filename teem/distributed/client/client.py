@@ -60,7 +60,8 @@ _CLUSTER_OPTIONS = frozenset({
     "dashboard_address", "diagnostics_port", "host", "scheduler_port", "silence_logs", "worker_class",
     "protocol", "interface",
 })
-_MAP_BATCH = 10_000  # tasks per update-graph message: the scheduler starts on the first batch early
+_MAP_BATCH = 10_000
+_ATOMIC = frozenset({int, float, str, bytes, bool, type(None), complex})  # tasks per update-graph message: the scheduler starts on the first batch early
 
 _current: "Client | None" = None
 
@@ -146,6 +147,7 @@ class Client:
         self._comm = None
         self._pool: ConnectionPool | None = None
         self._config_restorer = None
+        self._pinned: set = set()  # futures kept alive until their done-callbacks ran
 
         if address is not None and not isinstance(address, str):  # a cluster object
             self.cluster = address
@@ -317,8 +319,8 @@ class Client:
         if existing is not None:
             return existing
         deps: list = []
-        packed_args = pack_futures(args, _is_future, deps)
-        packed_kwargs = pack_futures(kwargs, _is_future, deps) if kwargs else None
+        packed_args = _pack_args(args, deps)
+        packed_kwargs = {k: pack_futures(v, _is_future, deps) for k, v in kwargs.items()} if kwargs else None
         deps = tuple(dict.fromkeys(deps))
         generation = next(self._generation)
         with self._lock:
@@ -363,10 +365,8 @@ class Client:
         generation = next(self._generation)
         batch = max(1, batch_size or _MAP_BATCH)
         futures: list = []
-        packed_kwargs = pack_futures(kwargs, _is_future, []) if kwargs else None
         kw_deps: list = []
-        if kwargs:
-            pack_futures(kwargs, _is_future, kw_deps)
+        packed_kwargs = {k: pack_futures(v, _is_future, kw_deps) for k, v in kwargs.items()} if kwargs else None
         for start in range(0, len(calls), batch):
             tasks = []
             wanted = []
@@ -379,9 +379,12 @@ class Client:
                         futures.append(existing)
                         continue
                     args = calls[i]
-                    deps: list = list(kw_deps)
-                    packed = pack_futures(args, _is_future, deps)
-                    deps_t = tuple(dict.fromkeys(deps)) if deps else ()
+                    if kw_deps or not _ATOMIC.issuperset(map(type, args)):
+                        deps: list = list(kw_deps)
+                        packed = _pack_args(args, deps)
+                        deps_t = tuple(dict.fromkeys(deps)) if deps else ()
+                    else:  # the common case: plain numbers and strings, nothing to look into
+                        packed, deps_t = args, ()
                     if fid is None:
                         fid = self._functions.function_id(func)
                     spec = (fid, dumps((packed, packed_kwargs, deps_t)))
@@ -734,6 +737,11 @@ class FutureLostError(TeemError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+def _pack_args(args: tuple, deps: list) -> tuple:
+    """Positional arguments with futures (also nested in containers) replaced by refs."""
+    return tuple(pack_futures(a, _is_future, deps) for a in args)
 
 
 def _is_future(obj) -> bool:

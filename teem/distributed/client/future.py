@@ -160,8 +160,12 @@ class Future(cf.Future):
         A callback that raises is logged, not propagated.
         """
         client = self.client
+        # ``client.submit(f).add_done_callback(cb)`` keeps no reference to the future: hold
+        # it until the callback has run, or it would be released and never finish.
+        client._pinned.add(self)
 
         def run(future):
+            client._pinned.discard(future)
             client._run_callback(fn, future)
         super().add_done_callback(run)
 

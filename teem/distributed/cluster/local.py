@@ -63,6 +63,10 @@ class LocalCluster:
         Accepted (``diagnostics_port`` is the old name); this version has no dashboard yet.
     local_directory:
         Where workers spill (default: a temporary directory removed on close).
+    scheduler_kwargs, worker_kwargs:
+        More options for the scheduler (``heartbeat_timeout``, ``allowed_failures``) and the
+        workers (``no_nanny``, ``heartbeat_interval``; for ``processes=False``, any ``Worker``
+        argument).
 
     Example
     -------
@@ -75,7 +79,8 @@ class LocalCluster:
                  scheduler_port: int = 0, dashboard_address: Any = None, diagnostics_port: Any = None,
                  local_directory: str | None = None, security: Security | None = None,
                  silence_logs: Any = None, nthreads: int | None = None, name: str | None = None,
-                 death_timeout: float | None = 60.0, timeout: float = 60.0, **unused: Any):
+                 death_timeout: float | None = 60.0, timeout: float = 60.0,
+                 scheduler_kwargs: dict | None = None, worker_kwargs: dict | None = None, **unused: Any):
         if unused:
             raise TypeError(f"LocalCluster() got unexpected keyword argument(s) {sorted(unused)}")
         from teem.distributed.scheduler.server import Scheduler
@@ -98,7 +103,9 @@ class LocalCluster:
         self.local_directory = local_directory
         self.status = "starting"
         self._loop = LoopThread("teem-cluster")
-        self.scheduler = Scheduler(security=security, host=host, port=scheduler_port)
+        self.worker_kwargs = dict(worker_kwargs or {})
+        self.scheduler = Scheduler(security=security, host=host, port=scheduler_port,
+                                   **(scheduler_kwargs or {}))
         self.security = self.scheduler.security
         self._workers: dict[str, Any] = {}  # name -> Popen, or an in-process Worker
         self._counter = 0
@@ -122,7 +129,8 @@ class LocalCluster:
             from teem.distributed.worker.server import Worker
             worker = Worker(self.scheduler_address, security=self.security, nthreads=self.threads_per_worker,
                             memory_limit=self.memory_limit, name=name, host=self.host,
-                            local_directory=os.path.join(self.local_directory, name))
+                            local_directory=os.path.join(self.local_directory, name),
+                            **self.worker_kwargs)
             self._loop.run(worker.start(), 60)
             return worker
         command = [sys.executable, "-m", "teem", "worker", self.scheduler_address,
@@ -131,7 +139,15 @@ class LocalCluster:
                    "--local-directory", os.path.join(self.local_directory, name)]
         if self.death_timeout is not None:
             command += ["--death-timeout", str(self.death_timeout)]
-        env = dict(os.environ, TEEM_SECRET=self.security.secret)
+        for option, value in self.worker_kwargs.items():
+            flag = "--" + option.replace("_", "-")
+            if value is True:
+                command.append(flag)
+            elif value not in (False, None):
+                command += [flag, str(value)]
+        # Like Dask's spawned workers, ours import what this process can: same sys.path.
+        path = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
+        env = dict(os.environ, TEEM_SECRET=self.security.secret, PYTHONPATH=path)
         return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
 
     def scale(self, n: int | None = None, *, memory: Any = None, cores: int | None = None) -> None:
