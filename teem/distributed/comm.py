@@ -95,6 +95,7 @@ class Comm(asyncio.Protocol):
         self._decoder: FrameDecoder | None = None
         self._transport: asyncio.Transport | None = None
         self._outgoing: list = []
+        self._outgoing_small = True  # no message queued now holds a large buffer
         self._loop = asyncio.get_running_loop()
         self.ready: asyncio.Future = self._loop.create_future()  # set when authenticated
         self._pending: dict[int, asyncio.Future] = {}
@@ -169,12 +170,19 @@ class Comm(asyncio.Protocol):
         if others and self.on_message is not None:
             self.on_message(self, others)
 
-    def send(self, msg) -> None:
-        """Queue ``msg``; everything queued in this loop turn leaves together. Thread: the loop's."""
+    def send(self, msg, small: bool = False) -> None:
+        """Queue ``msg``; everything queued in this loop turn leaves together. Thread: the loop's.
+
+        ``small=True`` promises that ``msg`` holds no bytes-like of 64 KiB or more, which
+        spares a search for large buffers when the whole batch is small.
+        """
         if self.closed:
             raise CommClosedError(f"connection to {self.peer} is closed")
         if not self._outgoing:
             self._loop.call_soon(self._flush)
+            self._outgoing_small = small
+        elif not small:
+            self._outgoing_small = False
         self._outgoing.append(msg)
 
     def _flush(self) -> None:
@@ -182,7 +190,7 @@ class Comm(asyncio.Protocol):
         if self.closed or not batch:
             return
         try:
-            frames = pack(batch)
+            frames = pack(batch, small=self._outgoing_small)
         except SerializationError:
             self._flush_one_by_one(batch)
             return

@@ -30,7 +30,6 @@ import os
 import threading
 import uuid
 import warnings
-import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable
 
@@ -41,12 +40,13 @@ from teem.core.sizes import format_bytes
 from teem.core.task import DataNode, Task, funcname
 from teem.core.tokenize import tokenize
 from teem.distributed.client.future import Future, _InMemory, wait
+from teem.distributed.client.registry import FutureRegistry
 from teem.distributed.client.graphs import encode_graph, normalize_workers, pack_futures
 from teem.distributed.comm import CommClosedError, connect
 from teem.distributed.errors import FutureCancelledError
 from teem.distributed.loop import LoopThread
 from teem.distributed.pool import ConnectionPool
-from teem.distributed.protocol.messages import dumps, loads
+from teem.distributed.protocol.messages import OUT_OF_BAND_BYTES, dumps, loads
 from teem.distributed.runspec import FunctionTable, encode_data, encode_task
 from teem.distributed.security import Security, find_secret, read_scheduler_file
 
@@ -138,7 +138,8 @@ class Client:
         self._own_cluster = False
         self._timeout = timeout
         self._direct = direct_to_workers is not False
-        self._futures: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+        self._futures = FutureRegistry()
+        self._condition = threading.Condition()  # shared by this client's futures
         self._lock = threading.RLock()
         self._functions = FunctionTable()
         self._generation = itertools.count()
@@ -208,13 +209,13 @@ class Client:
 
     # ------------------------------------------------------------------ loop-thread side
 
-    def _send(self, msg: dict) -> None:
-        """Queue ``msg`` for the scheduler (from any thread)."""
-        self._loop.call_soon(self._send_now, msg)
+    def _send(self, msg: dict, small: bool = False) -> None:
+        """Queue ``msg`` for the scheduler (from any thread); ``small``: see ``Comm.send``."""
+        self._loop.call_soon(self._send_now, msg, small)
 
-    def _send_now(self, msg: dict) -> None:
+    def _send_now(self, msg: dict, small: bool = False) -> None:
         if self._comm is not None and not self._comm.closed:
-            self._comm.send(msg)
+            self._comm.send(msg, small)
 
     def _on_message(self, comm, msgs: list) -> None:
         for msg in msgs:
@@ -222,8 +223,8 @@ class Client:
                 self._apply_updates(msg["updates"])
 
     def _apply_updates(self, updates) -> None:
-        with self._lock:
-            found = [(self._futures.get(u[0]), u) for u in updates]
+        get = self._futures.get
+        found = [(get(u[0]), u) for u in updates]
         for future, (key, status, detail, tb) in found:
             if future is None:
                 continue
@@ -244,15 +245,14 @@ class Client:
         self.status = "disconnected"
         error = CommClosedError(f"lost the connection to the scheduler at {self.scheduler_address}")
         with self._lock:
-            pending = [f for f in self._futures.values() if not f.done()]
+            pending = [f for f in self._futures.live() if not f.done()]
         for future in pending:
             future._fail(error)
 
     # ------------------------------------------------------------------ futures bookkeeping
 
     def _track(self, future: Future) -> None:
-        with self._lock:
-            self._futures[future.key] = future
+        self._futures.add(future)
 
     def _forget_future(self, key) -> None:
         """From ``Future.__del__``, on any thread: release ``key`` unless a new future holds it."""
@@ -261,8 +261,7 @@ class Client:
 
     def _release_future(self, future: Future) -> None:
         with self._lock:
-            if self._futures.get(future.key) is future:
-                del self._futures[future.key]
+            self._futures.remove(future)
         self._forget_future(future.key)
 
     def _queue_release(self, key) -> None:
@@ -273,7 +272,7 @@ class Client:
     def _flush_releases(self) -> None:
         keys, self._to_release = self._to_release, []
         with self._lock:
-            keys = [k for k in dict.fromkeys(keys) if k not in self._futures]
+            keys = self._futures.prune(dict.fromkeys(keys))
         if keys:
             self._send_now({"op": "release-keys", "keys": keys})
 
@@ -370,6 +369,7 @@ class Client:
         for start in range(0, len(calls), batch):
             tasks = []
             wanted = []
+            small = True
             with self._lock:
                 fid = None
                 for i in range(start, min(start + batch, len(calls))):
@@ -388,13 +388,17 @@ class Client:
                     if fid is None:
                         fid = self._functions.function_id(func)
                     spec = (fid, dumps((packed, packed_kwargs, deps_t)))
+                    if small and (len(spec[1]) > 1 or len(spec[1][0]) >= OUT_OF_BAND_BYTES):
+                        small = False
                     tasks.append((k, deps_t, spec, (-priority, generation, i), retries, workers))
                     wanted.append(k)
                     future = Future.__new__(Future, k, self, _new=True)
                     futures.append(future)
                 functions = self._functions.take_unsent()
             if tasks:
-                self._send({"op": "update-graph", "functions": functions, "wanted": wanted, "tasks": tasks})
+                small = small and all(len(f) < OUT_OF_BAND_BYTES for fs in functions.values() for f in fs)
+                self._send({"op": "update-graph", "functions": functions, "wanted": wanted, "tasks": tasks},
+                           small)
         return futures
 
     def _submit_graph(self, graph: dict, outputs: list, *, workers=None, retries=None,

@@ -31,6 +31,10 @@ FIRST_COMPLETED = cf.FIRST_COMPLETED
 FIRST_EXCEPTION = cf.FIRST_EXCEPTION
 ALL_COMPLETED = cf.ALL_COMPLETED
 
+_PENDING = cf._base.PENDING
+_FINISHED = cf._base.FINISHED
+_DONE = frozenset({cf._base.FINISHED, cf._base.CANCELLED, cf._base.CANCELLED_AND_NOTIFIED})
+
 
 class _InMemory:
     """The internal result of a finished future: where the value is, not the value."""
@@ -73,7 +77,15 @@ class Future(cf.Future):
         pass  # everything happens once, in __new__/_init: the object may be shared
 
     def _init(self, key, client) -> None:
-        super().__init__()
+        # concurrent.futures.Future's fields, set here rather than by its __init__: the
+        # condition is the client's, shared by all its futures (one lock and condition per
+        # future would cost more than the rest of a submit). Waits re-check their own state.
+        self._condition = client._condition
+        self._state = _PENDING
+        self._result = None
+        self._exception = None
+        self._waiters = []
+        self._done_callbacks = []
         self.key = key
         self.client = client
         self._status = "pending"
@@ -123,24 +135,32 @@ class Future(cf.Future):
         FutureCancelledError
             The future was cancelled.
         """
-        try:
-            where = super().result(timeout)
-        except cf.CancelledError:
-            raise FutureCancelledError(f"future {self.key!r} was cancelled") from None
-        except cf.TimeoutError:
-            raise TimeoutError(f"future {self.key!r} was not done within {timeout} s "
-                               f"(status: {self._status})") from None
+        self._wait_done(timeout)
+        if self._state != _FINISHED:
+            raise FutureCancelledError(f"future {self.key!r} was cancelled")
+        if self._exception is not None:
+            try:
+                raise self._exception
+            finally:
+                self = None  # no reference cycle through the traceback
+        where = self._result
         if isinstance(where, _InMemory):
             return self.client._gather_keys([self.key], timeout=timeout)[0]
         return where
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
-        try:
-            return super().exception(timeout)
-        except cf.CancelledError:
-            raise FutureCancelledError(f"future {self.key!r} was cancelled") from None
-        except cf.TimeoutError:
-            raise TimeoutError(f"future {self.key!r} was not done within {timeout} s") from None
+        self._wait_done(timeout)
+        if self._state != _FINISHED:
+            raise FutureCancelledError(f"future {self.key!r} was cancelled")
+        return self._exception
+
+    def _wait_done(self, timeout: float | None) -> None:
+        if self._state in _DONE:
+            return
+        with self._condition:
+            if not self._condition.wait_for(lambda: self._state in _DONE, timeout):
+                raise TimeoutError(f"future {self.key!r} was not done within {timeout} s "
+                                   f"(status: {self._status})")
 
     def traceback(self, timeout: float | None = None):
         """The traceback of the task's exception (None if it did not raise)."""

@@ -168,7 +168,7 @@ def _extract_buffers(obj, frames: list):
     return obj
 
 
-def pack(msg: Any) -> list:
+def pack(msg: Any, small: bool = False) -> list:
     """Return the frames of ``msg``: its msgpack first, then large buffers and pickles.
 
     Parameters
@@ -182,6 +182,9 @@ def pack(msg: Any) -> list:
     buffers taken out. Frame 0 never holds them, but they are copied once, transiently, by
     that first pass; data that is large by nature is best sent as ``Pickled`` (its buffers
     are never copied) or given to :func:`~.framing.encode` as frames directly.
+
+    ``small=True`` is the sender's promise that no bytes-like inside is 64 KiB or more: the
+    message is then packed once, without looking for large buffers, however long it is.
 
     Raises
     ------
@@ -212,7 +215,7 @@ def pack(msg: Any) -> list:
 
     try:
         head = msgpack.packb(msg, default=default, use_bin_type=True)
-        if len(head) >= OUT_OF_BAND_BYTES:  # it may hold large buffers: take them out
+        if not small and len(head) >= OUT_OF_BAND_BYTES:  # it may hold large buffers: take them out
             head = msgpack.packb(_extract_buffers(msg, frames), default=default, use_bin_type=True)
     except SerializationError:
         raise

@@ -33,7 +33,7 @@ from typing import Any
 from teem.distributed.comm import Comm, CommClosedError, listen, parse_address
 from teem.distributed.errors import scheduler_error
 from teem.distributed.pool import ConnectionPool
-from teem.distributed.protocol.messages import dumps
+from teem.distributed.protocol.messages import OUT_OF_BAND_BYTES, dumps
 from teem.distributed.scheduler import events as ev
 from teem.distributed.scheduler.state import SchedulerState
 from teem.distributed.security import (Security, forget_secret, new_secret, remember_secret,
@@ -298,14 +298,18 @@ class Scheduler:
                 comm = workers.get(inst.worker)
                 if comm is None or comm.closed:
                     continue
-                comm.send({"op": "execute", "functions": self._functions_for(inst.worker, inst.tasks),
+                functions = self._functions_for(inst.worker, inst.tasks)
+                comm.send({"op": "execute", "functions": functions,
                            "tasks": [(t.key, t.run_spec, t.who_has, t.nbytes, t.priority)
-                                     for t in inst.tasks]})
+                                     for t in inst.tasks]},
+                          small=_all_small(inst.tasks, functions))
             elif kind is ev.Report:
                 comm = clients.get(inst.client)
                 if comm is None or comm.closed:
                     continue
-                comm.send({"op": "key-updates", "updates": [self._update(u) for u in inst.updates]})
+                updates = [self._update(u) for u in inst.updates]
+                comm.send({"op": "key-updates", "updates": updates},
+                          small=all(u[1] != "erred" for u in updates))
             elif kind is ev.FreeKeys:
                 self._send_worker(inst.worker, {"op": "free-keys", "keys": inst.keys})
             elif kind is ev.CloseWorker:
@@ -535,3 +539,19 @@ class Scheduler:
             if not wcomm.closed:
                 wcomm.send({"op": "close", "reason": "shutdown", "restart": False})
         asyncio.get_running_loop().call_later(0.1, lambda: self._spawn(self.close()))
+
+
+def _all_small(tasks: tuple, functions: dict) -> bool:
+    """Whether no frame of these run specs and function pickles is large (see ``pack(small=)``)."""
+    limit = OUT_OF_BAND_BYTES
+    for t in tasks:
+        spec = t.run_spec
+        if spec is not None:
+            for frame in spec[1]:
+                if len(frame) >= limit:
+                    return False
+    for frames in functions.values():
+        for frame in frames:
+            if len(frame) >= limit:
+                return False
+    return True
