@@ -30,6 +30,7 @@ import os
 import threading
 import uuid
 import warnings
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable
 
@@ -63,7 +64,18 @@ _CLUSTER_OPTIONS = frozenset({
 _MAP_BATCH = 10_000
 _ATOMIC = frozenset({int, float, str, bytes, bool, type(None), complex})  # tasks per update-graph message: the scheduler starts on the first batch early
 
-_current: "Client | None" = None
+# Clients created with set_as_default, oldest first (weakly held): the default is the newest
+# one still running, so closing a newer client hands the role back to the one before it.
+_defaults: list = []
+
+
+def _current() -> "Client | None":
+    while _defaults:
+        client = _defaults[-1]()
+        if client is not None and client.status == "running":
+            return client
+        _defaults.pop()
+    return None
 
 
 def default_client() -> "Client":
@@ -74,16 +86,17 @@ def default_client() -> "Client":
     ValueError
         If no Client is running.
     """
-    if _current is None or _current.status != "running":
+    client = _current()
+    if client is None:
         raise ValueError("no teem Client is running: create one with teem.distributed.Client()")
-    return _current
+    return client
 
 
 get_client = default_client
 
 
 def _default_get():
-    client = _current
+    client = _current()
     if client is not None and client.status == "running":
         return client.get
     return None
@@ -183,8 +196,7 @@ class Client:
             raise
         self.status = "running"
         if set_as_default:
-            global _current
-            _current = self
+            _defaults.append(weakref.ref(self))
             base.register_default_client(_default_get)
             # As in Dask: while this client is the default, it overrides a scheduler chosen in
             # the config before it (seed 001 sets 'processes', then computes on its cluster).
@@ -666,12 +678,9 @@ class Client:
 
     def close(self, timeout: float | None = None) -> None:
         """Disconnect (and close the cluster this Client started itself). Safe to call twice."""
-        global _current
         if self.status in ("closing", "closed"):
             return
         self.status = "closing"
-        if _current is self:
-            _current = None
         restorer, self._config_restorer = self._config_restorer, None
         if restorer is not None:
             restorer.__exit__(None, None, None)

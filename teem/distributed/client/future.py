@@ -222,7 +222,10 @@ class Future(cf.Future):
     def __eq__(self, other) -> bool:
         return isinstance(other, Future) and other.key == self.key and other.client is self.client
 
+    _dying = False  # set by __del__: its weak references still work until it is freed
+
     def __del__(self):
+        self._dying = True
         client = getattr(self, "client", None)
         if client is not None:
             client._forget_future(self.key)

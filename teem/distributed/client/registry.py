@@ -23,7 +23,12 @@ class FutureRegistry:
 
     def get(self, key):
         r = self._refs.get(key)
-        return None if r is None else r()
+        if r is None:
+            return None
+        future = r()
+        # A future being finalized is still reachable through its weak reference (which
+        # is cleared only after __del__): it counts as gone.
+        return None if future is None or future._dying else future
 
     def add(self, future) -> None:
         self._refs[future.key] = ref(future)
@@ -42,13 +47,15 @@ class FutureRegistry:
             r = refs.get(key)
             if r is None:
                 out.append(key)
-            elif r() is None:
+                continue
+            future = r()
+            if future is None or future._dying:
                 del refs[key]
                 out.append(key)
         return out
 
     def live(self) -> list:
-        return [f for f in (r() for r in list(self._refs.values())) if f is not None]
+        return [f for f in (r() for r in list(self._refs.values())) if f is not None and not f._dying]
 
     def __contains__(self, key) -> bool:
         return self.get(key) is not None

@@ -11,12 +11,15 @@ worker processes through their environment, not their command line.
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from typing import Any
 
 from teem.core.sizes import cpu_count, format_bytes, parse_memory_limit
@@ -79,7 +82,7 @@ class LocalCluster:
                  scheduler_port: int = 0, dashboard_address: Any = None, diagnostics_port: Any = None,
                  local_directory: str | None = None, security: Security | None = None,
                  silence_logs: Any = None, nthreads: int | None = None, name: str | None = None,
-                 death_timeout: float | None = 60.0, timeout: float = 60.0,
+                 death_timeout: float | None = 10.0, timeout: float = 60.0,
                  scheduler_kwargs: dict | None = None, worker_kwargs: dict | None = None, **unused: Any):
         if unused:
             raise TypeError(f"LocalCluster() got unexpected keyword argument(s) {sorted(unused)}")
@@ -104,6 +107,8 @@ class LocalCluster:
         self.status = "starting"
         self._loop = LoopThread("teem-cluster")
         self.worker_kwargs = dict(worker_kwargs or {})
+        # Workers' own logs: warnings and errors only, unless asked (as Dask's silence_logs).
+        self.log_level = _log_level(silence_logs)
         self.scheduler = Scheduler(security=security, host=host, port=scheduler_port,
                                    **(scheduler_kwargs or {}))
         self.security = self.scheduler.security
@@ -117,6 +122,8 @@ class LocalCluster:
             self.close()
             raise
         self.status = "running"
+        # A script that ends without close() must not leave worker processes behind.
+        atexit.register(_close_at_exit, weakref.ref(self))
 
     @property
     def scheduler_address(self) -> str:
@@ -148,7 +155,9 @@ class LocalCluster:
         # Like Dask's spawned workers, ours import what this process can: same sys.path.
         path = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
         env = dict(os.environ, TEEM_SECRET=self.security.secret, PYTHONPATH=path)
-        return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+        env.setdefault("TEEM_LOG_LEVEL", self.log_level)
+        return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                start_new_session=True)
 
     def scale(self, n: int | None = None, *, memory: Any = None, cores: int | None = None) -> None:
         """Run ``n`` workers (or enough for ``cores`` threads / ``memory`` bytes)."""
@@ -261,6 +270,23 @@ class LocalCluster:
         n, cores, memory = self._summary()
         return (f"<div><b>{type(self).__name__}</b> {self.name}<br>Scheduler: {self.scheduler_address}<br>"
                 f"Workers: {n}, Cores: {cores}, Memory: {format_bytes(memory)}</div>")
+
+
+def _close_at_exit(cluster_ref) -> None:
+    cluster = cluster_ref()
+    if cluster is not None and cluster.status == "running":
+        cluster.close(timeout=5)
+
+
+def _log_level(silence_logs: Any) -> str:
+    """The workers' log level for Dask's ``silence_logs`` (False: everything; default: warnings)."""
+    if silence_logs is False:
+        return "INFO"
+    if isinstance(silence_logs, str):
+        return silence_logs.upper()
+    if isinstance(silence_logs, int) and not isinstance(silence_logs, bool):
+        return logging.getLevelName(silence_logs)
+    return "WARNING"
 
 
 def _wait_or_kill(process: subprocess.Popen, timeout: float) -> None:

@@ -33,7 +33,7 @@ from typing import Any
 from teem.distributed.comm import Comm, CommClosedError, listen, parse_address
 from teem.distributed.errors import scheduler_error
 from teem.distributed.pool import ConnectionPool
-from teem.distributed.protocol.messages import OUT_OF_BAND_BYTES, dumps
+from teem.distributed.protocol.messages import OUT_OF_BAND_BYTES, Pickled, dumps
 from teem.distributed.scheduler import events as ev
 from teem.distributed.scheduler.state import SchedulerState
 from teem.distributed.security import (Security, forget_secret, new_secret, remember_secret,
@@ -232,8 +232,9 @@ class Scheduler:
                 result = await result
         except Exception as exc:  # the requester gets the error; the scheduler carries on
             logger.info("request %r from %s failed: %r", msg.get("op"), comm.peer, exc)
-            comm.reply(msg, error=exc if isinstance(exc, (TimeoutError, ValueError, KeyError))
-                       else RuntimeError(f"{type(exc).__name__}: {exc}"))
+            error = exc if isinstance(exc, (TimeoutError, ValueError, KeyError)) \
+                else RuntimeError(f"{type(exc).__name__}: {exc}")
+            comm.reply(msg, error=Pickled(error))
             return
         comm.reply(msg, result=result)
 
