@@ -241,7 +241,7 @@ class Client:
             if future is None:
                 continue
             if status == "memory":
-                future._finish(detail)
+                future._finish(detail, tb)  # tb: a small result's frames, when sent along
             elif status == "erred":
                 future._fail(_task_exception(key, detail, tb))
             elif status == "cancelled":
@@ -435,7 +435,16 @@ class Client:
 
     def _gather_keys(self, keys: list, timeout: float | None = None) -> list:
         """Values of keys in memory on the cluster (in order)."""
-        frames = self._loop.run(self._fetch(list(keys)), timeout)
+        get = self._futures.get
+        frames = {}
+        for k in keys:  # small results came with the news that they were done
+            future = get(k)
+            result = future._result if future is not None else None
+            if isinstance(result, _InMemory) and result.data is not None:
+                frames[k] = result.data
+        missing = [k for k in keys if k not in frames]
+        if missing:
+            frames.update(self._loop.run(self._fetch(missing), timeout))
         return [loads(list(frames[k])) for k in keys]
 
     async def _fetch(self, keys: list) -> dict:

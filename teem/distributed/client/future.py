@@ -37,12 +37,13 @@ _DONE = frozenset({cf._base.FINISHED, cf._base.CANCELLED, cf._base.CANCELLED_AND
 
 
 class _InMemory:
-    """The internal result of a finished future: where the value is, not the value."""
+    """The internal result of a finished future: where the value is (and a small value's pickle)."""
 
-    __slots__ = ("who_has",)
+    __slots__ = ("who_has", "data")
 
-    def __init__(self, who_has: tuple):
+    def __init__(self, who_has: tuple, data=None):
         self.who_has = who_has
+        self.data = data  # frames of a small result sent back with the news, or None
 
 
 class Future(cf.Future):
@@ -93,16 +94,16 @@ class Future(cf.Future):
 
     # --- state changes (called on the client's loop thread) ---------------------------------
 
-    def _finish(self, who_has: tuple) -> None:
+    def _finish(self, who_has: tuple, data=None) -> None:
         with self._condition:
             if self._state == cf._base.FINISHED:
                 if isinstance(self._result, _InMemory):  # recomputed, or told again: update
-                    self._result = _InMemory(who_has)
+                    self._result = _InMemory(who_has, data or self._result.data)
                 return
             if self._state != cf._base.PENDING:
                 return
             self._status = "finished"
-        self.set_result(_InMemory(who_has))
+        self.set_result(_InMemory(who_has, data))
 
     def _fail(self, exception: BaseException, status: str = "error") -> None:
         with self._condition:

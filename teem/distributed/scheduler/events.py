@@ -210,13 +210,18 @@ class Tick(Event):
 
 @dataclass(frozen=True, slots=True)
 class ExecuteTask:
-    """One task to run; ``who_has`` maps each dependency to the workers holding it."""
+    """One task to run; ``who_has`` maps each dependency to the workers holding it.
+
+    ``wanted``: a client holds a future for the result (so a small result is worth
+    sending back with the news that it is done).
+    """
 
     key: Key
     run_spec: object
     who_has: dict
     nbytes: dict
     priority: tuple
+    wanted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,7 @@ class Scheduler:
         self.functions: dict[str, Any] = {}          # fid -> pickled function frames
         self._functions_sent: dict[str, set] = {}    # worker address -> fids it has
         self.uploads: dict[str, bytes] = {}          # filename -> content, for workers joining later
+        self._passing: dict = {}                     # key -> small result frames, for one batch
         self._server = None
         self._pool: ConnectionPool | None = None
         self._closed: asyncio.Event | None = None
@@ -224,6 +225,7 @@ class Scheduler:
             self._spawn(self._answer(comm, msg, request))
         if events:
             self._apply(self.state.handle(*events))
+        self._passing.clear()
 
     async def _answer(self, comm: Comm, msg: dict, request) -> None:
         try:
@@ -268,6 +270,9 @@ class Scheduler:
         return ev.CancelKeys(self._client_of(comm), tuple(msg["keys"]), time.monotonic())
 
     def _task_finished(self, comm: Comm, msg: dict) -> ev.Event:
+        data = msg.get("data")
+        if data is not None:  # a small wanted result: passed on to the clients, not kept
+            self._passing[msg["key"]] = data
         return ev.TaskFinished(self._worker_of(comm), msg["key"], msg.get("nbytes", 0),
                                msg.get("duration", 0.0), time.monotonic())
 
@@ -302,7 +307,8 @@ class Scheduler:
                 functions = self._functions_for(inst.worker, inst.tasks)
                 comm.send({"op": "execute", "functions": functions,
                            "tasks": [(t.key, t.run_spec, t.who_has, t.nbytes, t.priority)
-                                     for t in inst.tasks]},
+                                     for t in inst.tasks],
+                           "wanted": [t.key for t in inst.tasks if t.wanted]},
                           small=_all_small(inst.tasks, functions))
             elif kind is ev.Report:
                 comm = clients.get(inst.client)
@@ -343,7 +349,8 @@ class Scheduler:
     def _update(self, u: ev.KeyUpdate) -> tuple:
         if u.status == "memory":
             ts = self.state.tasks.get(u.key)
-            return (u.key, "memory", tuple(ts.who_has) if ts is not None else (), None)
+            return (u.key, "memory", tuple(ts.who_has) if ts is not None else (),
+                    self._passing.get(u.key))
         if u.status == "erred":
             exception = u.exception
             if type(exception) is tuple and exception and type(exception[0]) is str:

@@ -854,7 +854,8 @@ class SchedulerState:
                         nbytes = {dep.key: dep.nbytes for dep in deps}
                     else:
                         who_has, nbytes = {}, {}
-                    batch.append(ev.ExecuteTask(ts.key, ts.run_spec, who_has, nbytes, ts.priority))
+                    batch.append(ev.ExecuteTask(ts.key, ts.run_spec, who_has, nbytes, ts.priority,
+                                                bool(ts.wanted_by)))
                 if batch:
                     out.append(ev.Execute(ws.address, tuple(batch)))
             self._execute = {}

@@ -82,6 +82,10 @@ REGISTER_SECONDS = 30.0
 
 _Run, _Fetch, _Release = ev.Run, ev.Fetch, ev.Release
 _Finished, _Erred = ev.TaskFinishedMsg, ev.TaskErredMsg
+
+# Results a client waits for that are at most this large travel with task-finished, through the
+# scheduler, to the client: a submit().result() round trip then needs no extra fetch.
+SEND_BACK_BYTES = 4096
 _ExecuteSuccess, _ExecuteFailure = ev.ExecuteSuccess, ev.ExecuteFailure
 _wall = time.time
 
@@ -178,6 +182,7 @@ class Worker:
         self._draining = False
         self._drain_scheduled = False
         self._done: collections.deque = collections.deque()  # results handed back by threads
+        self._send_back: set = set()  # keys a client wants: small results go back with the news
         self._wakeup_pending = False
         self._size_hint: tuple | None = None
         self._thread_local = threading.local()
@@ -420,9 +425,13 @@ class Worker:
                     if functions:
                         self.functions.add(functions)
                     events.append(ev.Compute(msg["tasks"]))
+                    wanted = msg.get("wanted")
+                    if wanted:
+                        self._send_back.update(wanted)
                     continue
                 if op == "free-keys":
                     events.append(ev.FreeKeys(tuple(msg["keys"])))
+                    self._send_back.difference_update(msg["keys"])
                     continue
             except (KeyError, TypeError) as exc:
                 logger.warning("worker %s: malformed %r message: %r", self.address, op, exc)
@@ -479,9 +488,14 @@ class Worker:
                 else:
                     self._executor.submit(self._run_in_thread, inst.key, inst.run_spec, self._generation)
             elif kind is _Finished:
-                send({"op": "task-finished", "key": inst.key, "nbytes": inst.nbytes,
-                      "duration": inst.stop - inst.start, "start": inst.start, "stop": inst.stop,
-                      "thread": inst.thread})
+                msg = {"op": "task-finished", "key": inst.key, "nbytes": inst.nbytes,
+                       "duration": inst.stop - inst.start, "start": inst.start, "stop": inst.stop,
+                       "thread": inst.thread}
+                if inst.key in self._send_back:
+                    self._send_back.discard(inst.key)
+                    if inst.nbytes <= SEND_BACK_BYTES:
+                        self._attach_result(msg, inst.key)
+                send(msg)
             elif kind is _Release:
                 data = self.data
                 for key in inst.keys:
@@ -490,6 +504,7 @@ class Worker:
                     except KeyError:
                         pass
             elif kind is _Erred:
+                self._send_back.discard(inst.key)
                 send({"op": "task-erred", "key": inst.key, "exception": inst.exception,
                       "traceback": inst.traceback, "duration": inst.stop - inst.start,
                       "start": inst.start, "stop": inst.stop, "thread": inst.thread})
@@ -537,6 +552,15 @@ class Worker:
                     break
         finally:
             self._draining = False
+
+    def _attach_result(self, msg: dict, key) -> None:
+        """Put a small result into its task-finished message (the client then needs no fetch)."""
+        try:
+            frames = dumps(self.data[key])
+        except Exception:  # unpicklable or gone: the client fetches it (and gets the error) later
+            return
+        if sum(map(len, frames)) <= SEND_BACK_BYTES:
+            msg["data"] = frames
 
     def _run_here(self, key, run_spec):
         """Run one task on the loop's thread; return its ExecuteSuccess or ExecuteFailure."""
