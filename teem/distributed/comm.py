@@ -7,10 +7,13 @@ Theory of operation
    Until both sides have proven the secret, nothing else is read: no frame
    is decoded and nothing is unpickled.  A peer that fails, sends garbage or
    stays silent for :data:`HANDSHAKE_TIMEOUT` seconds is disconnected.
-2. After the handshake, bytes are cut into messages by
+2. After the handshake, bytes are received in place (``asyncio.BufferedProtocol``: a large
+   frame goes straight from the socket into its final buffer) and cut into messages by
    :class:`~teem.distributed.protocol.framing.FrameDecoder` and decoded by
    :func:`~teem.distributed.protocol.messages.unpack`.  A peer that breaks the
-   framing is disconnected; the process carries on.
+   framing is disconnected; the process carries on.  Between two ends on this machine
+   (both loopback), frames of 1 MiB or more travel through shared memory instead
+   (:mod:`teem.distributed.shm`): one copy, instead of a slow trip through the kernel.
 3. ``send`` never blocks and never waits on a timer: messages sent during one
    turn of the event loop are coalesced into one wire message (a list) and
    written together at the end of that turn.  Busy peers thus get batches,
@@ -25,12 +28,14 @@ Theory of operation
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import itertools
 import logging
 import ssl
 from typing import Any, Callable
 
 from teem.core.errors import SerializationError
+from teem.distributed import shm
 from teem.distributed.protocol.auth import AuthenticationError, ClientHandshake, ServerHandshake
 from teem.distributed.protocol.framing import FrameDecoder, ProtocolError, encode
 from teem.distributed.protocol.messages import pack, unpack
@@ -45,6 +50,18 @@ MAX_MESSAGE_BYTES = 1 << 40  # after authentication: only the peer's own memory 
 
 class CommClosedError(ConnectionError):
     """The connection closed before the operation completed."""
+
+
+_SHARED = shm.SharedMemory()
+
+
+def _same_machine(transport) -> bool:
+    """Whether both ends of this TCP connection are loopback addresses (so: this machine)."""
+    try:
+        ends = [transport.get_extra_info("sockname"), transport.get_extra_info("peername")]
+        return all(end and ipaddress.ip_address(end[0].split("%")[0]).is_loopback for end in ends)
+    except (ValueError, TypeError, AttributeError):
+        return False
 
 
 def parse_address(address: str) -> tuple[str, str, int]:
@@ -66,7 +83,7 @@ def format_address(scheme: str, host: str, port: int) -> str:
     return f"{scheme}://{host}:{port}"
 
 
-class Comm(asyncio.Protocol):
+class Comm(asyncio.BufferedProtocol):
     """One connection, after it has authenticated (see the module docstring).
 
     Parameters
@@ -101,6 +118,9 @@ class Comm(asyncio.Protocol):
         self._pending: dict[int, asyncio.Future] = {}
         self._request_ids = itertools.count(1)
         self._handshake_timer = None
+        self._handshake_buffer: memoryview | None = None
+        self._offload = None       # large frames through shared memory: peers on this machine only
+        self._load_shared = None
 
     # --- asyncio.Protocol ---------------------------------------------------------------------
 
@@ -109,9 +129,32 @@ class Comm(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if peer:
             self.peer = f"{peer[0]}:{peer[1]}"
+        if _same_machine(transport) and shm.available():
+            self._offload, self._load_shared = _SHARED.offload, _SHARED.load
         self._handshake_timer = self._loop.call_later(HANDSHAKE_TIMEOUT, self._handshake_timed_out)
         if self._server_side:
             transport.write(self._handshake.start())
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if self._decoder is None:  # the handshake: a few small messages
+            if self._handshake_buffer is None:
+                self._handshake_buffer = memoryview(bytearray(4096))
+            return self._handshake_buffer
+        try:
+            return self._decoder.get_buffer()
+        except ProtocolError:  # already reported; the connection is being dropped
+            return memoryview(bytearray(4096))
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self._decoder is None:
+            self.data_received(bytes(self._handshake_buffer[:nbytes]))
+            return
+        try:
+            messages = self._decoder.buffer_updated(nbytes)
+            self._deliver(messages)
+        except (ProtocolError, SerializationError) as exc:
+            logger.warning("dropping connection from %s: %s", self.peer, exc)
+            self._fail(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._decoder is None:
@@ -132,12 +175,7 @@ class Comm(asyncio.Protocol):
             if not data:
                 return
         try:
-            messages = self._decoder.feed(data)
-            for frames in messages:
-                batch = unpack(frames, allow_pickle=True)
-                if type(batch) is not tuple:
-                    raise ProtocolError(f"expected a batch of messages, got {type(batch).__name__}")
-                self._dispatch(batch)
+            self._deliver(self._decoder.feed(data))
         except (ProtocolError, SerializationError) as exc:
             # Garbage, or an object this process cannot unpickle (a module missing here):
             # either way the rest of the stream cannot be trusted to line up.
@@ -150,6 +188,13 @@ class Comm(asyncio.Protocol):
         self._set_closed(exc)
 
     # --- sending and receiving ----------------------------------------------------------------
+
+    def _deliver(self, messages: list) -> None:
+        for frames in messages:
+            batch = unpack(frames, allow_pickle=True, load_shared=self._load_shared)
+            if type(batch) is not tuple:
+                raise ProtocolError(f"expected a batch of messages, got {type(batch).__name__}")
+            self._dispatch(batch)
 
     def _dispatch(self, batch: tuple) -> None:
         others = []
@@ -190,17 +235,24 @@ class Comm(asyncio.Protocol):
         if self.closed or not batch:
             return
         try:
-            frames = pack(batch, small=self._outgoing_small)
+            frames = pack(batch, small=self._outgoing_small, offload=self._offload)
         except SerializationError:
             self._flush_one_by_one(batch)
             return
-        self._transport.writelines(encode(frames))
+        self._write(frames)
+
+    def _write(self, frames: list) -> None:
+        # One write per chunk, not writelines: Python 3.11's writelines joins everything into
+        # one new bytes object first (a copy of every large frame).
+        write = self._transport.write
+        for chunk in encode(frames):
+            write(chunk)
 
     def _flush_one_by_one(self, batch: list) -> None:
         """Send what can be packed; fail the requests (or log the messages) that cannot."""
         for msg in batch:
             try:
-                frames = pack([msg])
+                frames = pack([msg], offload=self._offload)
             except SerializationError as exc:
                 future = self._pending.pop(msg.get("rid"), None) if type(msg) is dict else None
                 if future is not None and not future.done():
@@ -208,7 +260,7 @@ class Comm(asyncio.Protocol):
                 else:
                     logger.error("cannot send message %.200r to %s: %s", msg, self.peer, exc)
                 continue
-            self._transport.writelines(encode(frames))
+            self._write(frames)
 
     async def request(self, msg: dict, timeout: float | None = None) -> Any:
         """Send ``msg`` and wait for the peer's reply to it."""

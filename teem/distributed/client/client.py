@@ -40,7 +40,7 @@ from teem.core.graph import Graph, flatten, iter_keys
 from teem.core.sizes import format_bytes
 from teem.core.task import DataNode, Task, funcname
 from teem.core.tokenize import tokenize
-from teem.distributed.client.future import Future, _InMemory, wait
+from teem.distributed.client.future import Future, _InMemory, finish_many, wait
 from teem.distributed.client.registry import FutureRegistry
 from teem.distributed.client.graphs import encode_graph, normalize_workers, pack_futures
 from teem.distributed.comm import CommClosedError, connect
@@ -236,13 +236,20 @@ class Client:
 
     def _apply_updates(self, updates) -> None:
         get = self._futures.get
-        found = [(get(u[0]), u) for u in updates]
-        for future, (key, status, detail, tb) in found:
+        finished = []
+        others = []
+        for update in updates:
+            future = get(update[0])
             if future is None:
                 continue
-            if status == "memory":
-                future._finish(detail, tb)  # tb: a small result's frames, when sent along
-            elif status == "erred":
+            if update[1] == "memory":  # (key, 'memory', holders, a small result's frames or None)
+                finished.append((future, update[2], update[3]))
+            else:
+                others.append((future, update))
+        if finished:
+            finish_many(self._condition, finished)
+        for future, (key, status, detail, tb) in others:
+            if status == "erred":
                 future._fail(_task_exception(key, detail, tb))
             elif status == "cancelled":
                 future._cancelled_remotely()

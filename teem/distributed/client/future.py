@@ -16,6 +16,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import threading
+import time
 from collections import deque
 from typing import Any, Iterable
 
@@ -23,7 +24,7 @@ from teem.core.graph import Graph
 from teem.core.task import DataNode, identity
 from teem.distributed.errors import FutureCancelledError
 
-__all__ = ["Future", "wait", "as_completed", "FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"]
+__all__ = ["Future", "finish_many", "wait", "as_completed", "FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"]
 
 logger = logging.getLogger("teem.distributed.client")
 
@@ -93,17 +94,6 @@ class Future(cf.Future):
         client._track(self)
 
     # --- state changes (called on the client's loop thread) ---------------------------------
-
-    def _finish(self, who_has: tuple, data=None) -> None:
-        with self._condition:
-            if self._state == cf._base.FINISHED:
-                if isinstance(self._result, _InMemory):  # recomputed, or told again: update
-                    self._result = _InMemory(who_has, data or self._result.data)
-                return
-            if self._state != cf._base.PENDING:
-                return
-            self._status = "finished"
-        self.set_result(_InMemory(who_has, data))
 
     def _fail(self, exception: BaseException, status: str = "error") -> None:
         with self._condition:
@@ -217,11 +207,7 @@ class Future(cf.Future):
     def _repr_html_(self) -> str:
         return f"<b>Future: {self.key!r}</b> <span>status: {self._status}</span>"
 
-    def __hash__(self) -> int:
-        return hash(("teem-future", self.key))
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Future) and other.key == self.key and other.client is self.client
+    # Equality and hashing are by identity: a client has one live Future per key.
 
     _dying = False  # set by __del__: its weak references still work until it is freed
 
@@ -236,6 +222,34 @@ def _persisted_future(graph, future):
     return future
 
 
+def finish_many(condition, finished: list) -> None:
+    """Resolve ``(future, who_has, data)`` triples under one hold of their shared condition.
+
+    The same transitions as ``set_result``, without a lock round trip and a wake-up per
+    future: a map of 100,000 tasks reports in large batches.
+    """
+    done = []
+    with condition:
+        for future, who_has, data in finished:
+            state = future._state
+            if state == _FINISHED:
+                if isinstance(future._result, _InMemory):  # recomputed, or told again: update
+                    future._result = _InMemory(who_has, data or future._result.data)
+                continue
+            if state != _PENDING:
+                continue
+            future._status = "finished"
+            future._result = _InMemory(who_has, data)
+            future._state = _FINISHED
+            for waiter in future._waiters:
+                waiter.add_result(future)
+            if future._done_callbacks:
+                done.append(future)
+        condition.notify_all()
+    for future in done:
+        future._invoke_callbacks()
+
+
 def wait(fs, timeout: float | None = None, return_when: str = ALL_COMPLETED):
     """Wait for futures; returns ``(done, not_done)`` sets as :func:`concurrent.futures.wait`.
 
@@ -248,6 +262,18 @@ def wait(fs, timeout: float | None = None, return_when: str = ALL_COMPLETED):
     if isinstance(fs, Future):
         fs = [fs]
     fs = list(fs)
+    if return_when == ALL_COMPLETED and all(type(f) is Future for f in fs):
+        # One pass, each future waited for in turn: no waiter installed on every future.
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            for f in fs:
+                if f._state not in _DONE:
+                    f._wait_done(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            not_done = {f for f in fs if f._state not in _DONE}
+            raise TimeoutError(f"{len(not_done)} of {len(fs)} futures were not done within {timeout} s") \
+                from None
+        return cf._base.DoneAndNotDoneFutures(set(fs), set())
     result = cf.wait(fs, timeout=timeout, return_when=return_when)
     if return_when == ALL_COMPLETED and result.not_done:
         raise TimeoutError(f"{len(result.not_done)} of {len(fs)} futures were not done within {timeout} s")

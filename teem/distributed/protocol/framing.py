@@ -22,6 +22,13 @@ Theory of operation of :class:`FrameDecoder`:
 
 A peer that breaks these rules gets :class:`ProtocolError`; the decoder then stays broken
 (every later ``feed`` raises again), because the stream can no longer be trusted.
+
+Besides ``feed(data)``, the decoder offers the buffer interface of
+``asyncio.BufferedProtocol``: :meth:`FrameDecoder.get_buffer` says where the next bytes
+should be received, :meth:`FrameDecoder.buffer_updated` takes how many arrived.  While a
+body is being received, the buffer *is* the rest of the body, so large frames go from the
+socket into their final place with no copy at all; a large body's memory is allocated
+without being zero-filled first.
 """
 
 from __future__ import annotations
@@ -37,6 +44,15 @@ _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
 _HEAD = struct.Struct("<QI")
 _SMALL = 2048  # frames below this are joined into the header chunk by encode()
+_SCRATCH = 256 * 1024  # receive buffer for prefixes and small messages
+_DIRECT = 256 * 1024   # bodies with at least this much left to come are received in place
+
+
+def _uninitialized(size: int):
+    """A writable buffer of ``size`` bytes, not zero-filled first (it is about to be overwritten)."""
+    import numpy
+
+    return numpy.empty(size, dtype=numpy.uint8).data
 
 
 class ProtocolError(TeemError, ValueError):
@@ -105,6 +121,7 @@ class FrameDecoder:
         self._nframes: int | None = None  # frame count, once checked
         self._lengths: tuple | None = None  # frame lengths, once checked
         self._error: ProtocolError | None = None
+        self._scratch: memoryview | None = None  # where prefixes and small messages are received
 
     @property
     def max_message_bytes(self) -> int:
@@ -136,6 +153,36 @@ class FrameDecoder:
             raise ProtocolError(f"the connection already broke the protocol: {self._error}")
         try:
             return self._feed(memoryview(data).cast("B"))
+        except ProtocolError as exc:
+            self._error = exc
+            self._body = None
+            raise
+
+    def get_buffer(self) -> memoryview:
+        """A writable buffer for the next bytes of the stream (see :meth:`buffer_updated`)."""
+        if self._error is not None:
+            raise ProtocolError(f"the connection already broke the protocol: {self._error}")
+        if self._body is not None and self._lengths is not None and len(self._body) - self._filled >= _DIRECT:
+            return memoryview(self._body)[self._filled:]
+        if self._scratch is None:
+            self._scratch = memoryview(bytearray(_SCRATCH))
+        return self._scratch
+
+    def buffer_updated(self, nbytes: int) -> list[list[memoryview]]:
+        """``nbytes`` arrived in the last :meth:`get_buffer`; return every message they complete.
+
+        Raises
+        ------
+        ProtocolError
+            If the peer broke the protocol.
+        """
+        if self._body is not None and self._lengths is not None and len(self._body) - self._filled >= _DIRECT:
+            self._filled += nbytes  # received in place
+            if self._filled == len(self._body):
+                return [self._finish()]
+            return []
+        try:
+            return self._feed(self._scratch[:nbytes])
         except ProtocolError as exc:
             self._error = exc
             self._body = None
@@ -178,7 +225,7 @@ class FrameDecoder:
             )
         if size < 4:
             raise ProtocolError(f"the peer announced a message of {size} bytes, below 4")
-        self._body = bytearray(size)
+        self._body = bytearray(size) if size < _DIRECT else _uninitialized(size)
         self._filled = 0
         self._nframes = None
         self._lengths = None

@@ -30,6 +30,7 @@ import time
 import uuid
 from typing import Any
 
+from teem.distributed import shm
 from teem.distributed.comm import Comm, CommClosedError, listen, parse_address
 from teem.distributed.errors import scheduler_error
 from teem.distributed.pool import ConnectionPool
@@ -113,6 +114,7 @@ class Scheduler:
     async def start(self) -> "Scheduler":
         """Listen, write the scheduler file, and start the clock; returns self."""
         self._closed = asyncio.Event()
+        shm.remove_orphans()  # shared-memory files of teem processes that died
         contexts = self.security.get_ssl_context("scheduler")
         server_ctx, client_ctx = contexts if contexts else (None, None)
         scheme = "tls" if server_ctx is not None else "tcp"
