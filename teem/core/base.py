@@ -8,7 +8,9 @@ A *collection* (Delayed, Array, DataFrame, Bag, ...) is any object with:
   result is ``finalize(values, *extra_args)`` with ``values`` nested like the keys,
 - ``__teem_postpersist__()`` -> ``(rebuild, extra_args)``: the persisted
   collection is ``rebuild(graph, *extra_args)`` for a graph holding the results,
-- ``__teem_scheduler__``: the default scheduler name for this kind of collection.
+- ``__teem_scheduler__``: the default scheduler name for this kind of collection,
+- optionally ``__teem_optimize__(graph_dict, keys) -> graph_dict``: a rewrite of
+  the flattened graph applied before running (skipped with ``optimize_graph=False``).
 
 Choosing where to run is done here and only here, from (first wins): the
 ``scheduler=`` argument, ``teem.config`` ``scheduler``, an active distributed
@@ -146,14 +148,14 @@ def _rebuild(args: tuple, where: list, results: list) -> tuple:
     return tuple(a if i is None else results[i] for a, i in zip(args, where))
 
 
-def _run(collections: list, scheduler: Any, kwargs: dict) -> list:
+def _run(collections: list, scheduler: Any, kwargs: dict, optimize_graph: bool = True) -> list:
     """Run the graphs of ``collections`` together; values nested like their keys."""
     callbacks = kwargs.pop("callbacks", None) or ()
     if callbacks:  # Dask's compute(callbacks=[...]): active for this run only
         with ExitStack() as stack:
             for cb in (callbacks if isinstance(callbacks, (list, tuple, set)) else [callbacks]):
                 stack.enter_context(cb)
-            return _run(collections, scheduler, kwargs)
+            return _run(collections, scheduler, kwargs, optimize_graph)
     get, extra = get_scheduler(scheduler, collections)
     if "num_workers" not in kwargs:
         n = config.get("num_workers", None)
@@ -168,6 +170,10 @@ def _run(collections: list, scheduler: Any, kwargs: dict) -> list:
             flat.append(ks)
     flat = list(dict.fromkeys(flat))
     graph = flatten([c.__teem_graph__() for c in collections])
+    if optimize_graph:  # a collection's own graph rewrite (arrays fuse block pipelines)
+        for optimize in dict.fromkeys(getattr(type(c), "__teem_optimize__", None) for c in collections):
+            if optimize is not None:
+                graph = optimize(graph, flat)
     values = get(graph, flat, **extra, **kwargs)
     del graph
     by_key = dict(zip(flat, values))
@@ -213,7 +219,7 @@ def compute(*args: Any, traverse: bool = True, optimize_graph: bool = True,
         collections, where = _unpack(args, traverse)
         if not collections:
             return args
-        values = _run(collections, scheduler, kwargs)
+        values = _run(collections, scheduler, kwargs, optimize_graph)
     results = []
     for c, v in zip(collections, values):
         finalize, extra = c.__teem_postcompute__()
@@ -229,10 +235,11 @@ def persist(*args: Any, traverse: bool = True, optimize_graph: bool = True,
     instead of recomputing them. Same arguments as :func:`compute`.
     """
     with graph_frozen():
-        return _persist(args, traverse, scheduler, kwargs)
+        return _persist(args, traverse, scheduler, kwargs, optimize_graph)
 
 
-def _persist(args: tuple, traverse: bool, scheduler: Any, kwargs: dict) -> tuple:
+def _persist(args: tuple, traverse: bool, scheduler: Any, kwargs: dict,
+             optimize_graph: bool = True) -> tuple:
     # Unlike compute, containers are not wrapped into one Delayed: ``persist([a, b])``
     # gives back a list of persisted collections, as in Dask.
     collections: list = []
@@ -244,7 +251,7 @@ def _persist(args: tuple, traverse: bool, scheduler: Any, kwargs: dict) -> tuple
     if persister is not None and hasattr(persister, "persist"):  # a distributed Client
         done = list(persister.persist(collections, **kwargs))
         return tuple(_refill(t, done) for t in templates)
-    values = _run(collections, scheduler, kwargs)
+    values = _run(collections, scheduler, kwargs, optimize_graph)
     out = []
     for c, v in zip(collections, values):
         keys = c.__teem_keys__()
