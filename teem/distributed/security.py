@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 SECRET_VARIABLE = "TEEM_SECRET"
+TLS_VARIABLE = "TEEM_TLS"  # JSON of the TLS settings, for processes a cluster starts
 CONFIG_DIR_VARIABLE = "TEEM_CONFIG_DIR"
 _ROLES = ("client", "scheduler", "worker")
 _FIELDS = (
@@ -179,6 +180,48 @@ class Security:
             ctx.verify_mode = ssl.CERT_REQUIRED
         client.check_hostname = False
         return server, client
+
+    def to_environment(self) -> dict[str, str]:
+        """Return the environment variables that carry these settings to a child process.
+
+        The secret goes in ``$TEEM_SECRET`` and TLS settings as JSON in ``$TEEM_TLS``:
+        never on a command line, which other users of the machine can read.
+        """
+        env = {SECRET_VARIABLE: self.secret} if self.secret else {}
+        tls = {k: v for k, v in self.to_dict().items() if k != "secret"}
+        if tls:
+            env[TLS_VARIABLE] = json.dumps(tls)
+        return env
+
+    @classmethod
+    def from_environment(cls) -> Security:
+        """Build the Security that :meth:`to_environment` passed to this process.
+
+        Raises
+        ------
+        ValueError
+            If ``$TEEM_TLS`` is not a JSON object of known settings.
+        """
+        raw = os.environ.get(TLS_VARIABLE)
+        try:
+            tls = json.loads(raw) if raw else {}
+        except ValueError as exc:
+            raise ValueError(f"${TLS_VARIABLE} is not valid JSON: {exc}") from None
+        if not isinstance(tls, dict):
+            raise ValueError(f"${TLS_VARIABLE} must be a JSON object of TLS settings")
+        tls.pop("secret", None)
+        return cls.from_dict(tls)  # the secret: $TEEM_SECRET, read by the constructor
+
+    @classmethod
+    def for_cluster_certificate(cls, secret: str | None, ca_file: str | None, cert: str | None,
+                                key: str | None = None, require_encryption: bool = False) -> Security:
+        """A Security in which every role uses one cluster certificate (the CLIs' ``--tls-*``)."""
+        if bool(ca_file) != bool(cert):
+            raise ValueError("TLS needs both --tls-ca-file and --tls-cert (and --tls-key unless the "
+                             "certificate file also holds the key)")
+        roles = {f"tls_{role}_{part}": value for role in _ROLES
+                 for part, value in (("cert", cert), ("key", key))}
+        return cls(secret=secret, tls_ca_file=ca_file, require_encryption=require_encryption, **roles)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as a JSON-ready dict for the scheduler file, unset ones left out."""

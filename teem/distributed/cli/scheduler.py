@@ -28,6 +28,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--dashboard-address", metavar="ADDRESS", default=None,
                         help="where to serve the dashboard (accepted for compatibility; this "
                              "version has no dashboard yet)")
+    from teem.distributed.cli.worker import add_tls_arguments
+    add_tls_arguments(parser)
     parser.add_argument("--heartbeat-timeout", type=float, default=10.0, metavar="SECONDS",
                         help="drop a worker silent this long (default: 10)")
     return parser
@@ -37,8 +39,14 @@ def main(argv: list[str], prog: str = "teem scheduler") -> int:
     args = build_parser(prog).parse_args(argv)
     logging.basicConfig(level=os.environ.get("TEEM_LOG_LEVEL", "INFO").upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from teem.distributed.cli.worker import tls_from_arguments
     from teem.distributed.security import Security
-    return asyncio.run(_serve(args, Security()))  # $TEEM_SECRET, else a new secret
+    try:
+        security = Security(**tls_from_arguments(args))  # secret: $TEEM_SECRET, else a new one
+    except ValueError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(_serve(args, security))
 
 
 async def _serve(args, security) -> int:

@@ -49,9 +49,31 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
                         help="interface workers listen on for their peers (default: 127.0.0.1, "
                              "this machine only; use 0.0.0.0 or this host's address when workers "
                              "run on several machines)")
+    add_tls_arguments(parser)
     parser.add_argument("--heartbeat-interval", type=float, default=1.0, metavar="SECONDS",
                         help=argparse.SUPPRESS)
     return parser
+
+
+def add_tls_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``--tls-*`` options shared by ``teem scheduler`` and ``teem worker`` (Dask's names)."""
+    parser.add_argument("--tls-ca-file", metavar="PEM",
+                        help="certificate authority that signed the cluster's certificates; with "
+                             "--tls-cert, every connection uses TLS")
+    parser.add_argument("--tls-cert", metavar="PEM", help="this process's certificate")
+    parser.add_argument("--tls-key", metavar="PEM",
+                        help="its private key (if not in the certificate file)")
+
+
+def tls_from_arguments(args) -> dict:
+    """The TLS settings the ``--tls-*`` options ask for, as Security keyword arguments."""
+    from teem.distributed.security import Security
+
+    if not (args.tls_ca_file or args.tls_cert or args.tls_key):
+        return {}
+    paths = [os.path.abspath(p) if p else None for p in (args.tls_ca_file, args.tls_cert, args.tls_key)]
+    security = Security.for_cluster_certificate(None, *paths, require_encryption=True)
+    return {k: v for k, v in security.to_dict().items() if k != "secret"}
 
 
 def _fail(message: str) -> int:
@@ -59,12 +81,16 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _resolve(args) -> tuple[str, str] | int:
-    """``(address, secret)`` from the arguments, or an exit status after printing the problem."""
-    from teem.distributed.security import SECRET_VARIABLE, find_secret, read_scheduler_file
+def _resolve(args):
+    """``(address, Security)`` from the arguments, or an exit status after printing the problem."""
+    from teem.distributed.security import SECRET_VARIABLE, Security, find_secret, read_scheduler_file
 
     if bool(args.address) == bool(args.scheduler_file):
         return _fail("give the scheduler's ADDRESS or --scheduler-file FILE (one of them)")
+    try:
+        tls = tls_from_arguments(args)
+    except ValueError as exc:
+        return _fail(str(exc))
     secret = None
     address = args.address
     if args.scheduler_file:
@@ -77,6 +103,7 @@ def _resolve(args) -> tuple[str, str] | int:
             return 69
         address = info.get("address")
         secret = info.get("secret")
+        tls = tls or info.get("security", {})
         if not address:
             return _fail(f"the scheduler file {args.scheduler_file} has no 'address'")
     if not secret:
@@ -86,7 +113,10 @@ def _resolve(args) -> tuple[str, str] | int:
             f"no secret for the scheduler at {address}: start the worker with --scheduler-file FILE "
             f"(the file the scheduler wrote), or set {SECRET_VARIABLE} to the cluster's secret "
             "(on the scheduler's machine, `teem scheduler` remembers it for its user)")
-    return address, secret
+    try:
+        return address, Security(secret=secret, **tls)
+    except ValueError as exc:
+        return _fail(f"TLS settings: {exc}")
 
 
 def _is_loopback(host: str) -> bool:
@@ -106,7 +136,7 @@ def main(argv: list[str], prog: str = "teem worker") -> int:
     resolved = _resolve(args)
     if isinstance(resolved, int):
         return resolved
-    address, secret = resolved
+    address, security = resolved
     try:
         _, scheduler_host, _ = parse_address(address)
     except ValueError as exc:
@@ -140,7 +170,7 @@ def main(argv: list[str], prog: str = "teem worker") -> int:
         if args.nanny:
             command.append("--nanny")
         commands.append(command)
-    env = dict(os.environ, TEEM_SECRET=secret)
+    env = dict(os.environ, **security.to_environment())
     env.pop("TEEM_NANNY_PID", None)  # (set by the nanny for its own children only)
     if not args.nanny and args.nworkers == 1:
         sys.stdout.flush()

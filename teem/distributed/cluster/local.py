@@ -154,7 +154,7 @@ class LocalCluster:
                 command += [flag, str(value)]
         # Like Dask's spawned workers, ours import what this process can: same sys.path.
         path = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
-        env = dict(os.environ, TEEM_SECRET=self.security.secret, PYTHONPATH=path)
+        env = dict(os.environ, PYTHONPATH=path, **self.security.to_environment())
         env.setdefault("TEEM_LOG_LEVEL", self.log_level)
         return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 start_new_session=True)

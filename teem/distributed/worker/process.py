@@ -62,7 +62,7 @@ async def run_worker(args, security=None) -> int:
     from teem.distributed.protocol.auth import AuthenticationError
 
     try:
-        worker = Worker(args.scheduler, security=security or Security(), nthreads=args.nthreads,
+        worker = Worker(args.scheduler, security=security or Security.from_environment(), nthreads=args.nthreads,
                         memory_limit=args.memory_limit or None, name=args.name,
                         local_directory=args.local_directory, host=args.host, port=args.port,
                         heartbeat_interval=args.heartbeat_interval, death_timeout=args.death_timeout,
