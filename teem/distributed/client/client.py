@@ -156,7 +156,10 @@ class Client:
         self._lock = threading.RLock()
         self._functions = FunctionTable()
         self._generation = itertools.count()
+        # Keys whose futures died, waiting for one release message. A future can die in any
+        # thread, even inside this lock's block (garbage collection): hence a re-entrant lock.
         self._to_release: list = []
+        self._release_lock = threading.RLock()
         self._callbacks: ThreadPoolExecutor | None = None
         self._comm = None
         self._pool: ConnectionPool | None = None
@@ -274,22 +277,30 @@ class Client:
         self._futures.add(future)
 
     def _forget_future(self, key) -> None:
-        """From ``Future.__del__``, on any thread: release ``key`` unless a new future holds it."""
-        if self.status == "running":
-            self._loop.call_soon(self._queue_release, key)
+        """From ``Future.__del__``, on any thread: release ``key`` unless a new future holds it.
+
+        Keys are collected and sent in one message: when a gathered list of 100,000 futures
+        is dropped, that is one wake-up of the loop, not 100,000.
+        """
+        if self.status != "running":
+            return
+        with self._release_lock:
+            self._to_release.append(key)
+            if len(self._to_release) > 1:
+                return  # a flush is already scheduled
+        if self._loop.in_loop_thread():
+            self._loop.loop.call_soon(self._flush_releases)
+        else:
+            self._loop.call_soon(self._flush_releases)
 
     def _release_future(self, future: Future) -> None:
         with self._lock:
             self._futures.remove(future)
         self._forget_future(future.key)
 
-    def _queue_release(self, key) -> None:
-        if not self._to_release:
-            self._loop.loop.call_soon(self._flush_releases)
-        self._to_release.append(key)
-
     def _flush_releases(self) -> None:
-        keys, self._to_release = self._to_release, []
+        with self._release_lock:
+            keys, self._to_release = self._to_release, []
         with self._lock:
             keys = self._futures.prune(dict.fromkeys(keys))
         if keys:

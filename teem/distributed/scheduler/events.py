@@ -3,7 +3,8 @@
 Every message that reaches the scheduler is turned by the network shell into one
 of the events below and passed to :meth:`SchedulerState.handle`; everything the
 scheduler decides comes back as instructions, which the shell turns into
-messages.  All are small frozen dataclasses: they carry data, never behaviour.
+messages.  All are small slotted dataclasses, immutable by convention: they carry data, never
+behaviour.
 Time comes in as ``now`` (seconds, any monotonic clock the shell chooses).
 
 Payloads the scheduler does not understand (``run_spec``, exceptions and
@@ -36,6 +37,10 @@ __all__ = [
 
 Key = Hashable
 
+# Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__ and
+# costs about four times more, and the runtime makes several of these per task.
+message = dataclass(slots=True)
+
 
 class Event:
     """Base class of everything :meth:`SchedulerState.handle` accepts."""
@@ -52,7 +57,7 @@ class Instruction:
 # --------------------------------------------------------------------------- events
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class TaskSpec:
     """One task of a submitted graph (not an event by itself: part of :class:`UpdateGraph`).
 
@@ -72,7 +77,7 @@ class TaskSpec:
     prefix: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class UpdateGraph(Event):
     """``client`` submits ``tasks`` and holds futures for the ``wanted`` keys.
 
@@ -86,7 +91,7 @@ class UpdateGraph(Event):
     now: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class ReleaseKeys(Event):
     """``client`` dropped its futures for ``keys``."""
 
@@ -95,7 +100,7 @@ class ReleaseKeys(Event):
     now: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class CancelKeys(Event):
     """Cancel ``keys``: every wanter hears 'cancelled'; unneeded tasks are forgotten."""
 
@@ -104,7 +109,7 @@ class CancelKeys(Event):
     now: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class RemoveClient(Event):
     """``client`` is gone: release everything it wanted."""
 
@@ -112,7 +117,7 @@ class RemoveClient(Event):
     now: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class AddWorker(Event):
     """A worker joined (an address already known is first removed, then added again)."""
 
@@ -123,7 +128,7 @@ class AddWorker(Event):
     now: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class RemoveWorker(Event):
     """A worker is gone (connection lost, heartbeat timeout, closed)."""
 
@@ -132,7 +137,7 @@ class RemoveWorker(Event):
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class RetireWorker(Event):
     """Graceful removal. MVP: handled exactly like :class:`RemoveWorker` (its unique
     results are recomputed elsewhere if needed, not first copied away)."""
@@ -141,7 +146,7 @@ class RetireWorker(Event):
     now: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class TaskFinished(Event):
     """``worker`` computed ``key`` and holds its result (``nbytes`` large)."""
 
@@ -152,7 +157,7 @@ class TaskFinished(Event):
     now: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class TaskErred(Event):
     """Running ``key`` on ``worker`` raised; ``exception``/``traceback`` are opaque."""
 
@@ -164,7 +169,7 @@ class TaskErred(Event):
     now: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class AddReplicas(Event):
     """``worker`` now also holds ``keys`` (fetched from a peer, or scattered to it).
 
@@ -179,7 +184,7 @@ class AddReplicas(Event):
     now: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class MissingData(Event):
     """``worker`` could not get ``key`` from ``holder``: ``holder`` no longer counts as having it."""
 
@@ -189,7 +194,7 @@ class MissingData(Event):
     now: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Heartbeat(Event):
     """``worker`` is alive; ``metrics`` (memory, cpu, ...) are kept for the dashboard."""
 
@@ -198,7 +203,7 @@ class Heartbeat(Event):
     metrics: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Tick(Event):
     """Time passed: workers silent for ``heartbeat_timeout`` seconds are removed."""
 
@@ -208,7 +213,7 @@ class Tick(Event):
 # --------------------------------------------------------------------------- instructions
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class ExecuteTask:
     """One task to run; ``who_has`` maps each dependency to the workers holding it.
 
@@ -224,7 +229,7 @@ class ExecuteTask:
     wanted: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Execute(Instruction):
     """Run ``tasks`` on ``worker`` (one per worker per :meth:`handle` call)."""
 
@@ -232,7 +237,7 @@ class Execute(Instruction):
     tasks: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class FreeKeys(Instruction):
     """``worker`` drops these results, or cancels these tasks if not run yet."""
 
@@ -240,7 +245,7 @@ class FreeKeys(Instruction):
     keys: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class KeyUpdate:
     """What happened to a key a client wants: 'memory', 'erred', 'cancelled' or 'lost'.
 
@@ -254,7 +259,7 @@ class KeyUpdate:
     traceback: object = None
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Report(Instruction):
     """News for ``client`` about keys it wants (one per client per :meth:`handle` call)."""
 
@@ -262,7 +267,7 @@ class Report(Instruction):
     updates: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class CloseWorker(Instruction):
     """Tell ``worker`` to shut down (it was removed; ``reason`` says why)."""
 

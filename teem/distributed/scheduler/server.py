@@ -98,6 +98,7 @@ class Scheduler:
         self._handlers = {
             "update-graph": self._update_graph, "release-keys": self._release_keys,
             "cancel-keys": self._cancel_keys, "task-finished": self._task_finished,
+            "tasks-finished": self._tasks_finished,
             "task-erred": self._task_erred, "add-replicas": self._add_replicas,
             "missing-data": self._missing_data, "heartbeat": self._heartbeat,
         }
@@ -214,7 +215,9 @@ class Scheduler:
                 except (KeyError, TypeError, ValueError) as exc:
                     logger.warning("malformed %r message from %s: %r", op, comm.peer, exc)
                     continue
-                if event is not None:
+                if type(event) is list:
+                    events.extend(event)
+                elif event is not None:
                     events.append(event)
                 continue
             request = self._requests.get(op)
@@ -277,6 +280,18 @@ class Scheduler:
             self._passing[msg["key"]] = data
         return ev.TaskFinished(self._worker_of(comm), msg["key"], msg.get("nbytes", 0),
                                msg.get("duration", 0.0), time.monotonic())
+
+    def _tasks_finished(self, comm: Comm, msg: dict) -> list:
+        worker = self._worker_of(comm)
+        now = time.monotonic()
+        passing = self._passing
+        TaskFinished = ev.TaskFinished
+        events = []
+        for key, nbytes, start, stop, _thread, data in msg["tasks"]:
+            if data is not None:  # a small wanted result: passed on to the clients, not kept
+                passing[key] = data
+            events.append(TaskFinished(worker, key, nbytes, stop - start, now))
+        return events
 
     def _task_erred(self, comm: Comm, msg: dict) -> ev.Event:
         return ev.TaskErred(self._worker_of(comm), msg["key"], msg.get("exception"),

@@ -3,8 +3,8 @@
 The network shell (:mod:`teem.distributed.worker.server`) turns messages from
 the scheduler, the ends of task runs and the ends of fetches into the events
 below and passes them to :meth:`WorkerState.handle`; what the worker decides
-comes back as instructions, which the shell carries out.  All are small frozen
-dataclasses: they carry data, never behaviour.  The state machine has no
+comes back as instructions, which the shell carries out.  All are small slotted
+dataclasses, immutable by convention: they carry data, never behaviour.  The state machine has no
 clock: the times it reports (``start``, ``stop``) arrive inside events.
 
 Payloads the worker's state does not understand (run specs, exception frames,
@@ -27,6 +27,10 @@ __all__ = [
 
 Key = Hashable
 
+# Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__ and
+# costs about four times more, and the runtime makes several of these per task.
+message = dataclass(slots=True)
+
 
 class Event:
     """Base class of everything :meth:`WorkerState.handle` accepts."""
@@ -43,7 +47,7 @@ class Instruction:
 # --------------------------------------------------------------------------- events
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Compute(Event):
     """The scheduler's ``execute`` message: run these tasks here.
 
@@ -57,14 +61,14 @@ class Compute(Event):
     tasks: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class FreeKeys(Event):
     """The scheduler's ``free-keys``: drop these results, or cancel these tasks if not run yet."""
 
     keys: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class ExecuteSuccess(Event):
     """The run of ``key`` returned; the shell has stored its value (``nbytes`` large)."""
 
@@ -75,7 +79,7 @@ class ExecuteSuccess(Event):
     thread: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class ExecuteFailure(Event):
     """The run of ``key`` raised; ``exception`` (frames) and ``traceback`` (text) are opaque."""
 
@@ -87,7 +91,7 @@ class ExecuteFailure(Event):
     thread: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class FetchDone(Event):
     """``holder`` answered the fetch of ``keys``: ``nbytes`` maps the keys it sent to their sizes.
 
@@ -100,7 +104,7 @@ class FetchDone(Event):
     nbytes: dict
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class FetchFailed(Event):
     """The fetch of ``keys`` from ``holder`` failed (unreachable, connection lost, error)."""
 
@@ -108,7 +112,7 @@ class FetchFailed(Event):
     keys: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class PutData(Event):
     """The scheduler's ``put-data`` (scatter): the shell has stored these values."""
 
@@ -116,12 +120,12 @@ class PutData(Event):
     nbytes: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Pause(Event):
     """The memory monitor says: start no more tasks and fetches."""
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Unpause(Event):
     """The memory monitor says: start tasks and fetches again."""
 
@@ -129,7 +133,7 @@ class Unpause(Event):
 # --------------------------------------------------------------------------- instructions
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Run(Instruction):
     """Run the task ``key`` and report its end with ExecuteSuccess or ExecuteFailure."""
 
@@ -137,7 +141,7 @@ class Run(Instruction):
     run_spec: object
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Fetch(Instruction):
     """Get ``keys`` from the worker at ``holder`` and report FetchDone or FetchFailed."""
 
@@ -145,14 +149,14 @@ class Fetch(Instruction):
     keys: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Release(Instruction):
     """Delete the values of ``keys`` from the worker's data."""
 
     keys: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class TaskFinishedMsg(Instruction):
     """Tell the scheduler: ``key`` was computed here (``task-finished``)."""
 
@@ -163,7 +167,7 @@ class TaskFinishedMsg(Instruction):
     thread: int
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class TaskErredMsg(Instruction):
     """Tell the scheduler: running ``key`` raised (``task-erred``)."""
 
@@ -175,7 +179,7 @@ class TaskErredMsg(Instruction):
     thread: int
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class AddReplicasMsg(Instruction):
     """Tell the scheduler: this worker now also holds ``keys`` (``add-replicas``)."""
 
@@ -183,7 +187,7 @@ class AddReplicasMsg(Instruction):
     nbytes: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class MissingDataMsg(Instruction):
     """Tell the scheduler: ``holder`` did not have ``key``, or could not be reached (``missing-data``)."""
 
