@@ -32,6 +32,14 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     add_tls_arguments(parser)
     parser.add_argument("--heartbeat-timeout", type=float, default=10.0, metavar="SECONDS",
                         help="drop a worker silent this long (default: 10)")
+    parser.add_argument("--allowed-failures", type=int, default=3, metavar="N",
+                        help="a task whose workers died this many times fails with KilledWorker "
+                             "(default: 3)")
+    # For clusters that start the scheduler as their child process:
+    parser.add_argument("--no-remember", dest="remember", action="store_false", help=argparse.SUPPRESS)
+    parser.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--tick-interval", type=float, default=1.0, help=argparse.SUPPRESS)
+    parser.add_argument("--validate", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -42,7 +50,9 @@ def main(argv: list[str], prog: str = "teem scheduler") -> int:
     from teem.distributed.cli.worker import tls_from_arguments
     from teem.distributed.security import Security
     try:
-        security = Security(**tls_from_arguments(args))  # secret: $TEEM_SECRET, else a new one
+        tls = tls_from_arguments(args)
+        # The secret: $TEEM_SECRET, else a new one; TLS: the options, else $TEEM_TLS.
+        security = Security(**tls) if tls else Security.from_environment()
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
@@ -53,7 +63,8 @@ async def _serve(args, security) -> int:
     from teem.distributed.scheduler.server import Scheduler
     scheduler = Scheduler(security=security, host=args.host, port=args.port,
                           scheduler_file=args.scheduler_file, heartbeat_timeout=args.heartbeat_timeout,
-                          remember=True)
+                          allowed_failures=args.allowed_failures, tick_interval=args.tick_interval,
+                          validate=args.validate, remember=args.remember)
     try:
         await scheduler.start()
     except OSError as exc:
@@ -66,11 +77,22 @@ async def _serve(args, security) -> int:
     if args.dashboard_address:
         print(f"note: --dashboard-address {args.dashboard_address} ignored: this version has no "
               "dashboard yet", file=sys.stderr)
+    if args.parent_pid:
+        asyncio.ensure_future(_close_when_orphaned(scheduler, args.parent_pid))
     print(f"Scheduler at: {scheduler.address}", flush=True)
     if args.scheduler_file:
         print(f"Scheduler file: {args.scheduler_file}", flush=True)
     await scheduler.finished()
     return 0
+
+
+async def _close_when_orphaned(scheduler, parent_pid: int) -> None:
+    """Close the scheduler once the process that started it is gone (we are re-parented)."""
+    while os.getppid() == parent_pid:
+        await asyncio.sleep(0.5)
+    logging.getLogger("teem.distributed.scheduler").warning(
+        "the process that started this scheduler (pid %d) is gone: closing", parent_pid)
+    await scheduler._shutdown(None, {})
 
 
 def console_main() -> None:

@@ -1,12 +1,16 @@
 """``LocalCluster``: a scheduler and workers on this machine.
 
-The scheduler runs on an event loop in a thread of this process (so creating
-a cluster is quick and it ends with the process); each worker is a
-``teem worker`` process with its nanny (``processes=True``, the default), or
-a worker on the same loop (``processes=False``, for data that should not be
-pickled between processes).  Everything listens on loopback unless ``host``
-says otherwise; the cluster's secret is new for each cluster and goes to the
-worker processes through their environment, not their command line.
+With ``processes=True`` (the default) the scheduler is a ``teem scheduler``
+child process and each worker a ``teem worker`` process with its nanny: the
+client's thread, the scheduler and every worker run on cores of their own
+instead of taking turns at one interpreter lock.  With ``processes=False``
+the scheduler and the workers run on an event loop in a thread of this
+process (for data that should not be pickled between processes).  The
+cluster talks to its scheduler only through requests
+(:class:`~teem.distributed.cluster.scheduler_handle.SchedulerHandle`), wherever
+it runs.  Everything listens on loopback unless ``host`` says otherwise; the
+cluster's secret is new for each cluster and reaches child processes through
+their environment, not their command line.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ import weakref
 from typing import Any
 
 from teem.core.sizes import cpu_count, format_bytes, parse_memory_limit
+from teem.distributed.cluster.scheduler_handle import SchedulerHandle, SchedulerProcess
 from teem.distributed.loop import LoopThread
-from teem.distributed.security import Security
+from teem.distributed.security import Security, new_secret
 
 __all__ = ["LocalCluster"]
 
@@ -86,7 +91,6 @@ class LocalCluster:
                  scheduler_kwargs: dict | None = None, worker_kwargs: dict | None = None, **unused: Any):
         if unused:
             raise TypeError(f"LocalCluster() got unexpected keyword argument(s) {sorted(unused)}")
-        from teem.distributed.scheduler.server import Scheduler
         if nthreads is not None and threads_per_worker is None:
             threads_per_worker = nthreads
         self.processes = processes
@@ -109,13 +113,16 @@ class LocalCluster:
         self.worker_kwargs = dict(worker_kwargs or {})
         # Workers' own logs: warnings and errors only, unless asked (as Dask's silence_logs).
         self.log_level = _log_level(silence_logs)
-        self.scheduler = Scheduler(security=security, host=host, port=scheduler_port,
-                                   **(scheduler_kwargs or {}))
-        self.security = self.scheduler.security
+        self.security = security = security or Security()
+        if not security.secret:  # a new cluster gets a new secret
+            security.secret = new_secret()
         self._workers: dict[str, Any] = {}  # name -> Popen, or an in-process Worker
         self._counter = 0
+        self._scheduler_process: SchedulerProcess | None = None
+        self._scheduler_server = None  # the in-process Scheduler (processes=False)
+        self.scheduler: SchedulerHandle | None = None
         try:
-            self._loop.run(self.scheduler.start(), timeout)
+            self._start_scheduler(scheduler_port, dict(scheduler_kwargs or {}), timeout)
             self.scale(self.n_workers)
             self.wait_for_workers(self.n_workers, timeout)
         except BaseException:
@@ -128,6 +135,20 @@ class LocalCluster:
     @property
     def scheduler_address(self) -> str:
         return self.scheduler.address
+
+    def _start_scheduler(self, port: int, options: dict, timeout: float) -> None:
+        if self.processes:
+            self._scheduler_process = SchedulerProcess(self.security, self.host, port,
+                                                       log_level=self.log_level, timeout=timeout,
+                                                       **options)
+            address = self._scheduler_process.address
+        else:
+            from teem.distributed.scheduler.server import Scheduler
+            self._scheduler_server = Scheduler(security=self.security, host=self.host, port=port,
+                                               **options)
+            self._loop.run(self._scheduler_server.start(), timeout)
+            address = self._scheduler_server.address
+        self.scheduler = SchedulerHandle(self._loop, address, self.security, timeout)
 
     # ------------------------------------------------------------------ workers
 
@@ -180,11 +201,10 @@ class LocalCluster:
         self.n_workers = n
 
     def _stop_workers(self, names: list) -> None:
-        info = self._loop.run(self._scheduler_call("_scheduler_info"), 10)
-        by_name = {w["name"]: a for a, w in info["workers"].items()}
+        by_name = {w["name"]: a for a, w in self.scheduler.workers.items()}
         addresses = [by_name[n] for n in names if n in by_name]
         if addresses:
-            self._loop.run(self._retire(addresses), 10)
+            self.scheduler.retire_workers(addresses)
         for name in names:
             worker = self._workers.pop(name)
             if self.processes:
@@ -192,11 +212,6 @@ class LocalCluster:
             else:
                 self._loop.run(worker.close("retired"), 10)
 
-    async def _scheduler_call(self, method: str, **msg):
-        return getattr(self.scheduler, method)(None, msg)
-
-    async def _retire(self, addresses: list):
-        return self.scheduler._retire_workers(None, {"workers": addresses})
 
     def wait_for_workers(self, n_workers: int, timeout: float | None = None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -217,10 +232,10 @@ class LocalCluster:
         if self.status == "closed":
             return
         self.status = "closing"
-        if self._loop.running and self.scheduler.address:
+        if self._loop.running and self.scheduler is not None:
             try:
-                self._loop.run(self.scheduler._shutdown(None, {}), timeout)
-            except Exception:
+                self.scheduler.shutdown(timeout)
+            except Exception:  # already gone
                 pass
         for name, worker in list(self._workers.items()):
             if self.processes:
@@ -231,11 +246,16 @@ class LocalCluster:
                 except Exception:
                     pass
         self._workers.clear()
+        if self._scheduler_process is not None:
+            self._scheduler_process.stop(timeout)
         if self._loop.running:
-            try:
-                self._loop.run(self.scheduler.close(), timeout)
-            except Exception:
-                pass
+            if self.scheduler is not None:
+                self.scheduler.close()
+            if self._scheduler_server is not None:
+                try:
+                    self._loop.run(self._scheduler_server.close(), timeout)
+                except Exception:
+                    pass
             self._loop.stop()
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
@@ -257,7 +277,10 @@ class LocalCluster:
     # ------------------------------------------------------------------ display
 
     def _summary(self) -> tuple[int, int, int]:
-        workers = self.scheduler.worker_info.values()
+        try:
+            workers = self.scheduler.workers.values() if self.status == "running" else ()
+        except Exception:  # the scheduler is gone: nothing to show
+            workers = ()
         return (len(workers), sum(w["nthreads"] for w in workers),
                 sum(w.get("memory_limit") or 0 for w in workers))
 
