@@ -47,7 +47,7 @@ from teem.distributed.comm import CommClosedError, connect
 from teem.distributed.errors import FutureCancelledError
 from teem.distributed.loop import LoopThread
 from teem.distributed.pool import ConnectionPool
-from teem.distributed.protocol.messages import OUT_OF_BAND_BYTES, dumps, loads
+from teem.distributed.protocol.messages import OUT_OF_BAND_BYTES, dumps, dumps_atomic, loads
 from teem.distributed.runspec import FunctionTable, encode_data, encode_task
 from teem.distributed.security import Security, find_secret, read_scheduler_file
 
@@ -409,15 +409,16 @@ class Client:
                         futures.append(existing)
                         continue
                     args = calls[i]
-                    if kw_deps or not _ATOMIC.issuperset(map(type, args)):
+                    if fid is None:
+                        fid = self._functions.function_id(func)
+                    if packed_kwargs or not _ATOMIC.issuperset(map(type, args)):
                         deps: list = list(kw_deps)
                         packed = _pack_args(args, deps)
                         deps_t = tuple(dict.fromkeys(deps)) if deps else ()
+                        spec = (fid, dumps((packed, packed_kwargs, deps_t)))
                     else:  # the common case: plain numbers and strings, nothing to look into
-                        packed, deps_t = args, ()
-                    if fid is None:
-                        fid = self._functions.function_id(func)
-                    spec = (fid, dumps((packed, packed_kwargs, deps_t)))
+                        deps_t = ()
+                        spec = (fid, dumps_atomic((args, packed_kwargs, deps_t)))
                     if small and (len(spec[1]) > 1 or len(spec[1][0]) >= OUT_OF_BAND_BYTES):
                         small = False
                     tasks.append((k, deps_t, spec, (-priority, generation, i), retries, workers))
