@@ -575,7 +575,8 @@ class Worker:
         if finished:
             comm = self.scheduler
             if comm is not None and not comm.closed:
-                comm.send({"op": "tasks-finished", "tasks": finished})
+                # small: results ride along only up to SEND_BACK_BYTES, so nothing to look for
+                comm.send({"op": "tasks-finished", "tasks": finished}, small=True)
 
     def _run_here(self, key, run_spec):
         """Run one task on the loop's thread; return its ExecuteSuccess or ExecuteFailure."""
