@@ -66,10 +66,16 @@ test: venv dot-required
 	$(PIP) install -q -e '.[test,diagnostics]'
 	$(PY) -m pytest -q tests
 
-## bench: teem vs Dask side by side (installs the pinned Dask from the 'bench' extra).
+## bench: teem vs Dask side by side, small sizes (installs the pinned Dask from the 'bench' extra).
+# Each script also runs in full without --quick; see its docstring.
 bench: venv
 	$(PIP) install -q -e '.[bench]'
-	$(PY) bench/bench_delayed.py
+	$(PY) bench/bench_delayed.py --quick
+	$(PY) bench/bench_distributed.py --quick
+	$(PY) bench/bench_array.py
+	$(PY) bench/bench_bag.py --quick
+	$(PY) bench/bench_dataframe.py --quick
+	$(PY) bench/bench_scheduler_state.py 100000
 
 ## clean: build and cache files; the virtual environment stays (rm -rf $(VENV) to remove it).
 clean:
