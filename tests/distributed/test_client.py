@@ -206,3 +206,37 @@ def test_threads_cluster_without_processes():
     with Client(processes=False, n_workers=1, threads_per_worker=2) as c:
         assert c.submit(inc, 1).result() == 2
         assert c.run(os.getpid) == {next(iter(c.scheduler_info()["workers"])): os.getpid()}
+
+
+def test_restart_cancels_futures_and_workers_come_back():
+    with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, Client(cluster) as c:
+        before = c.run(os.getpid)
+        kept = c.submit(inc, 1)
+        assert kept.result() == 2
+        slow = c.submit(slow_inc, 1, 30)
+        c.restart(timeout=60)
+        after = c.run(os.getpid)
+        assert len(after) == 2 and not set(after.values()) & set(before.values())  # new processes
+        with pytest.raises(FutureCancelledError):
+            slow.result(timeout=30)
+        assert c.submit(inc, 10).result(timeout=60) == 11  # the cluster works on
+
+
+def test_retire_workers_by_count_and_egg_upload(tmp_path):
+    with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, Client(cluster) as c:
+        egg = tmp_path / "teem_egg_mod-1.0-py3.egg"  # an .egg is a zip archive on sys.path
+        with zipfile.ZipFile(egg, "w") as z:
+            z.writestr("teem_egg_mod/__init__.py", "NAME = 'from an egg'\n")
+        c.upload_file(str(egg))
+
+        def use_egg():
+            import teem_egg_mod
+            return teem_egg_mod.NAME
+        assert c.submit(use_egg, pure=False).result() == "from an egg"
+        retired = c.retire_workers(n=1)
+        assert len(retired) == 1
+        deadline = time.monotonic() + 30
+        while len(c.scheduler_info()["workers"]) != 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list(c.scheduler_info()["workers"]) != retired
+        assert c.submit(inc, 41).result(timeout=60) == 42
