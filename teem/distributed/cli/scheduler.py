@@ -56,6 +56,8 @@ def main(argv: list[str], prog: str = "teem scheduler") -> int:
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
+    from teem.core.gcfreeze import tune_for_server
+    tune_for_server()
     return asyncio.run(_serve(args, security))
 
 

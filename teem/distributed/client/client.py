@@ -36,6 +36,7 @@ from typing import Any, Iterable
 
 from teem.core import base, config
 from teem.core.errors import SerializationError, TeemError
+from teem.core.gcfreeze import raise_young_threshold
 from teem.core.graph import Graph, flatten, iter_keys
 from teem.core.sizes import format_bytes
 from teem.core.task import DataNode, Task, funcname
@@ -164,6 +165,7 @@ class Client:
         self._comm = None
         self._pool: ConnectionPool | None = None
         self._config_restorer = None
+        self._gc_undo = None
         self._pinned: set = set()  # futures kept alive until their done-callbacks ran
 
         if address is not None and not isinstance(address, str):  # a cluster object
@@ -198,6 +200,8 @@ class Client:
                 self.cluster.close()
             raise
         self.status = "running"
+        # Fewer collector passes while futures pile up (see teem.core.gcfreeze); undone by close().
+        self._gc_undo = raise_young_threshold()
         if set_as_default:
             _defaults.append(weakref.ref(self))
             base.register_default_client(_default_get)
@@ -712,6 +716,9 @@ class Client:
         restorer, self._config_restorer = self._config_restorer, None
         if restorer is not None:
             restorer.__exit__(None, None, None)
+        undo, self._gc_undo = self._gc_undo, None
+        if undo is not None:
+            undo()
         if self._loop.running:
             try:
                 self._loop.run(self._disconnect(), 5)

@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("TEEM_LOG_LEVEL", "INFO").upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     _die_with_parent()
+    from teem.core.gcfreeze import tune_for_server
+    tune_for_server(20_000)  # (tasks may make cyclic garbage: collected sooner than the scheduler's)
     # Not asyncio.run(): it would wait for threads still running tasks or `run` functions.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
