@@ -1,0 +1,1 @@
+"""Reading and writing partitioned data: pandas objects, Delayed, CSV files."""

@@ -1,0 +1,255 @@
+"""read_csv: many (compressed) CSV files as one DataFrame, one or more partitions per file.
+
+Theory of operation
+-------------------
+1. ``urlpath`` (a glob, a list, or one path; any fsspec URL) is expanded with
+   fsspec.  Each file's identity (path, size, modification time) goes into
+   the key names, so changed files are never confused with old results.
+2. The structure (``_meta``) comes from parsing the first ``sample`` bytes of
+   the first file with the user's pandas options; the header line gives every
+   column's name, needed to parse blocks that do not start the file.
+3. Compressed files give one partition each (a compressed stream cannot be
+   entered in the middle).  Uncompressed files are cut into ``blocksize``
+   byte ranges; a block owns the lines that *start* inside it, so it skips the
+   partial line at its start and reads past its end to finish its last line.
+4. Every partition is a :class:`CsvBlock` task.  Projection pushdown
+   (:mod:`teem.dataframe.optimize`) may narrow it to the columns the graph
+   uses, which pandas then parses alone (``usecols``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from teem.core.graph import Graph
+from teem.core.task import Task
+from teem.core.tokenize import tokenize
+from teem.dataframe.io.compression import normalize_compression, open_decompressed
+from teem.dataframe.optimize import register_reader
+
+__all__ = ["read_csv", "CsvBlock", "read_block"]
+
+DEFAULT_BLOCKSIZE = 64 * 2**20
+# Options that change which lines are rows: with these, a file is never split into blocks.
+_UNSPLITTABLE = ("skiprows", "nrows", "skipfooter", "header", "comment", "quotechar", "lineterminator")
+
+
+class CsvBlock:
+    """Where one partition's rows are and how to parse them (picklable, small).
+
+    Attributes
+    ----------
+    path, fs:
+        The file and its fsspec filesystem.
+    start, length:
+        The byte range (``length`` None: to the end of the file).
+    first:
+        Whether the block starts the file (and holds the header line).
+    compression, threads:
+        Decoder and cores it may use.
+    kwargs:
+        pandas ``read_csv`` options.
+    names:
+        Every column of the file (for blocks without the header line).
+    columns:
+        The columns to parse (None: as ``kwargs`` says).
+    path_column, path_categories:
+        ``include_path_column``'s column name and all paths (its categories).
+    """
+
+    __slots__ = ("path", "fs", "start", "length", "first", "compression", "threads", "kwargs", "names",
+                 "columns", "path_column", "path_categories", "empty")
+
+    def __init__(self, path, fs, start, length, first, compression, threads, kwargs, names, columns=None,
+                 path_column=None, path_categories=None, empty=None):
+        self.path, self.fs, self.start, self.length, self.first = path, fs, start, length, first
+        self.compression, self.threads, self.kwargs, self.names = compression, threads, kwargs, names
+        self.columns, self.path_column, self.path_categories = columns, path_column, path_categories
+        self.empty = empty  # the file's structure with no rows: what a block without lines gives
+
+    def __reduce__(self):
+        return CsvBlock, tuple(getattr(self, s) for s in self.__slots__)
+
+    def narrowed(self, columns: set) -> "CsvBlock":
+        """This block parsing only ``columns`` (in file order; at least one, to count rows)."""
+        usecols = self.kwargs.get("usecols")
+        if callable(usecols):
+            return self
+        available = self.columns or usecols or self.names
+        keep = [c for c in available if c in columns]
+        if not keep:
+            keep = [available[0]]
+        if len(keep) == len(available):
+            return self
+        out = CsvBlock(*(getattr(self, s) for s in self.__slots__))
+        out.columns = keep
+        return out
+
+    def __repr__(self) -> str:
+        span = "" if self.length is None else f" bytes {self.start}+{self.length}"
+        cols = "" if self.columns is None else f" columns={self.columns}"
+        return f"<CsvBlock {self.path}{span}{cols}>"
+
+
+def _block_bytes(f, start: int, length: int) -> bytes:
+    """The lines starting in ``[start, start + length)`` of the open binary file ``f``."""
+    if start:
+        f.seek(start - 1)
+        data = f.read(length + 1)
+        cut = data.find(b"\n")
+        if cut < 0 or cut >= length:  # no line starts in this block
+            return b""
+        data = data[cut + 1:]
+    else:
+        f.seek(0)
+        data = f.read(length)
+    if data and not data.endswith(b"\n"):
+        rest = []
+        while True:
+            piece = f.read(65536)
+            if not piece:
+                break
+            cut = piece.find(b"\n")
+            if cut >= 0:
+                rest.append(piece[:cut + 1])
+                break
+            rest.append(piece)
+        data += b"".join(rest)
+    return data
+
+
+def read_block(block: CsvBlock) -> pd.DataFrame:
+    """Parse one partition (the function of every read_csv task)."""
+    kwargs = dict(block.kwargs)
+    if block.columns is not None:
+        kwargs["usecols"] = block.columns
+        dates = kwargs.get("parse_dates")
+        if isinstance(dates, list):
+            kwargs["parse_dates"] = [c for c in dates if c in block.columns]
+    if not block.first:
+        kwargs["header"] = None
+        kwargs["names"] = block.names
+    with block.fs.open(block.path, "rb") as raw:
+        if block.length is None:
+            with open_decompressed(raw, block.compression, block.threads) as stream:
+                df = pd.read_csv(stream, **kwargs)
+        else:
+            data = _block_bytes(raw, block.start, block.length)
+            df = pd.read_csv(io.BytesIO(data), **kwargs) if data.strip() else None
+            if df is None or len(df) == 0:  # pandas would guess object columns for no lines
+                df = block.empty if block.columns is None else block.empty[block.columns]
+    if block.path_column is not None:
+        codes = np.full(len(df), block.path_categories.index(block.path), dtype=np.int32)
+        df[block.path_column] = pd.Categorical.from_codes(codes, categories=block.path_categories)
+    return df
+
+
+def _narrow_task(task: Task, columns: set) -> Task:
+    block = task.args[0]
+    narrowed = block.narrowed(columns)
+    return task if narrowed is block else Task(task.key, task.func, (narrowed,), None, ())
+
+
+register_reader(read_block, _narrow_task)
+
+
+def _sample(fs, path: str, compression: str | None, nbytes: int) -> bytes:
+    """The first ``nbytes`` decompressed bytes of ``path``, cut after the last complete line."""
+    with fs.open(path, "rb") as raw, open_decompressed(raw, compression) as stream:
+        data = stream.read(nbytes)
+        more = stream.read(1)
+    if more and b"\n" in data:
+        data = data[:data.rfind(b"\n") + 1]
+    return data
+
+
+def read_csv(urlpath, blocksize: Any = "default", compression: str | None = "infer",
+             include_path_column: bool | str = False, sample: int = 256_000,
+             storage_options: dict | None = None, **kwargs: Any):
+    """Read CSV files into a teem DataFrame (Dask's ``dask.dataframe.read_csv``).
+
+    Parameters
+    ----------
+    urlpath:
+        A path or URL with globs (``'data/*.csv.bz2'``), or a list of them.
+    blocksize:
+        Bytes per partition for uncompressed files (default 64 MiB; None: one
+        partition per file).  Compressed files always give one partition each.
+    compression:
+        ``'infer'`` (from the suffix), None, ``'bz2'``, ``'gzip'``, ``'xz'`` or ``'zstd'``.
+    include_path_column:
+        Add a categorical column with each row's file path (True names it ``'path'``).
+    sample:
+        Bytes of the first file parsed to find columns and dtypes.
+    **kwargs:
+        pandas ``read_csv`` options: ``dtype``, ``usecols``, ``parse_dates``, ``encoding``, ...
+
+    Returns
+    -------
+    DataFrame
+
+    Example
+    -------
+    >>> air = ddf.read_csv("flights/*.csv.bz2", encoding="latin1",
+    ...                    dtype={"TailNum": "object"})       # doctest: +SKIP
+    >>> air.DepDelay.max().compute()                            # doctest: +SKIP
+    """
+    import fsspec
+    from teem.dataframe.core import DataFrame
+    for bad in ("chunksize", "iterator"):
+        if kwargs.get(bad):
+            raise ValueError(f"read_csv({bad}=...) is pandas' way to stream one file; teem already "
+                             "splits files into partitions (use blocksize=)")
+    if kwargs.get("index_col") not in (None, False):
+        raise ValueError("read_csv(index_col=...) is not supported; read, then set_index()")
+    fs, _, paths = fsspec.core.get_fs_token_paths(urlpath, mode="rb", storage_options=storage_options)
+    if not paths:
+        raise FileNotFoundError(f"read_csv: no files match {urlpath!r}")
+    paths = sorted(paths) if isinstance(urlpath, str) else list(paths)
+    compressions = [normalize_compression(compression, p) for p in paths]
+    if blocksize == "default":
+        blocksize = DEFAULT_BLOCKSIZE
+    splittable = kwargs.get("header", "infer") in (0, "infer") and not any(
+        k in kwargs for k in _UNSPLITTABLE if k != "header")
+    if not splittable:
+        blocksize = None
+
+    first = _sample(fs, paths[0], compressions[0], sample)
+    head_kwargs = {k: v for k, v in kwargs.items() if k not in ("usecols", "dtype", "parse_dates",
+                                                                  "converters")}
+    names = list(pd.read_csv(io.BytesIO(first), nrows=0, **head_kwargs).columns)
+    usecols = kwargs.get("usecols")
+    if usecols is not None and not callable(usecols):
+        usecols = [names[c] if isinstance(c, (int, np.integer)) else c for c in usecols]
+        kwargs = dict(kwargs, usecols=[c for c in names if c in set(usecols)])
+    meta = pd.read_csv(io.BytesIO(first), **kwargs).iloc[:0]
+    empty = meta.copy()
+    path_column = None
+    if include_path_column:
+        path_column = "path" if include_path_column is True else include_path_column
+        meta[path_column] = pd.Categorical([], categories=paths)
+    threads = max((os.cpu_count() or 1) // len(paths), 1)
+
+    infos = [fs.info(p) for p in paths]
+    identity = [(p, i.get("size"), i.get("mtime", i.get("LastModified"))) for p, i in zip(paths, infos)]
+    name = "read-csv-" + tokenize(identity, compression, blocksize, include_path_column, kwargs)
+    layer = {}
+    n = 0
+    for path, comp, info in zip(paths, compressions, infos):
+        size = info.get("size")
+        if comp is None and blocksize is not None and size and size > blocksize:
+            ranges = [(s, blocksize) for s in range(0, size, int(blocksize))]
+        else:
+            ranges = [(0, None)]
+        for start, length in ranges:
+            block = CsvBlock(path, fs, start, length, start == 0, comp, threads if comp == "bz2" else 1,
+                             kwargs, names, None, path_column, paths if path_column else None, empty)
+            key = (name, n)
+            layer[key] = Task(key, read_block, (block,), None, ())
+            n += 1
+    return DataFrame(Graph(layer), name, meta, (None,) * (n + 1))

