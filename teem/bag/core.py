@@ -408,17 +408,41 @@ class Bag:
         return to_textfiles(self, path, name_function, compression, encoding, compute, storage_options,
                             last_endline, **kwargs)
 
-    def to_dataframe(self, *args, **kwargs):
-        """Not available yet: teem.dataframe is being written.
+    def to_dataframe(self, meta: Any = None, columns: Any = None, optimize_graph: bool = True):
+        """A :mod:`teem.dataframe` DataFrame with one pandas partition per partition of the bag.
 
-        Raises
-        ------
-        NotImplementedError
-            Always, for now; ``pandas.DataFrame(b.compute())`` works meanwhile.
+        The elements are the rows: dicts (keys are columns), or tuples/lists (``columns``
+        names them). ``meta`` (an empty DataFrame, or ``{column: dtype}``, or a list of
+        ``(column, dtype)``) gives the columns and types; without it the bag's first element
+        is computed to find them, as Dask does.
         """
-        raise NotImplementedError(
-            "Bag.to_dataframe is not available yet in teem (teem.dataframe is still being written); "
-            "for data that fits in memory use pandas.DataFrame(bag.compute())")
+        import pandas as pd
+
+        from teem.dataframe.io.pandas import from_delayed
+        from teem.dataframe.meta import make_meta
+
+        if meta is None:
+            head = self.take(1, warn=False)
+            if not head:
+                raise ValueError("to_dataframe: the bag's first partition is empty, so its columns "
+                                 "cannot be found; pass meta= (an empty DataFrame or {column: dtype})")
+            meta = pd.DataFrame(list(head), columns=columns).iloc[:0]
+        else:
+            meta = make_meta(meta)
+            if columns is not None:
+                raise ValueError("to_dataframe: give meta= or columns=, not both")
+        dtypes = dict(meta.dtypes)
+        name = f"to-dataframe-{tokenize(self._name, meta)}"
+        frames = partitionwise(name, _partition_frame, self, list(meta.columns), dtypes,
+                               task_func=P.apply_partition)  # (a DataFrame, not made a list)
+        return from_delayed(frames.to_delayed(optimize_graph=optimize_graph), meta=meta,
+                            verify_meta=False)
+
+
+def _partition_frame(part, columns: list, dtypes: dict):
+    import pandas as pd
+
+    return pd.DataFrame(list(part), columns=columns).astype(dtypes)
 
 
 def _map_bags(name: str, step: Callable, func: Callable, args: tuple, kwargs: dict,

@@ -186,11 +186,6 @@ def test_compute_many_and_iterate():
     assert list(db.from_sequence([1, 2])) == [1, 2]
 
 
-def test_to_dataframe_says_what_to_do():
-    with pytest.raises(NotImplementedError, match="pandas.DataFrame"):
-        db.from_sequence([{"a": 1}]).to_dataframe()
-
-
 def test_generators_stay_inside_fused_tasks_on_processes():
     # map returns generators (unpicklable); fused with the next step they never leave the worker
     b = db.from_sequence([1, 2], npartitions=2).map(lambda x: (y for y in range(x)))
@@ -211,3 +206,20 @@ def test_join_random_sample_unzip(scheduler):
     assert 50 < len(sample) < 150 and set(sample) <= set(range(1000)) and sample == sorted(sample)
     left, right = db.from_sequence([(1, "a"), (2, "b"), (3, "c")], npartitions=2).unzip(2)
     assert left.compute(scheduler=scheduler) == [1, 2, 3] and right.compute(scheduler=scheduler) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_to_dataframe_from_dicts_tuples_and_meta(scheduler):
+    import pandas as pd
+    from pandas.testing import assert_frame_equal
+
+    rows = [{"name": f"n{i}", "amount": i * 1.5, "id": i} for i in range(10)]
+    df = db.from_sequence(rows, npartitions=3).to_dataframe()
+    assert df.npartitions == 3 and list(df.columns) == ["name", "amount", "id"]
+    assert_frame_equal(df.compute(scheduler=scheduler).reset_index(drop=True), pd.DataFrame(rows))
+    pairs = db.from_sequence([(i, str(i)) for i in range(6)], npartitions=2)
+    assert pairs.to_dataframe(columns=["a", "b"]).a.sum().compute(scheduler=scheduler) == 15
+    typed = pairs.to_dataframe(meta={"a": "float64", "b": "object"})
+    assert typed.compute(scheduler=scheduler).a.dtype == "float64"
+    with pytest.raises(ValueError, match="meta="):
+        db.from_sequence([], npartitions=1).to_dataframe()
