@@ -15,6 +15,9 @@ Theory of operation
 4. Every partition is a :class:`CsvBlock` task.  Projection pushdown
    (:mod:`teem.dataframe.optimize`) may narrow it to the columns the graph
    uses, which pandas then parses alone (``usecols``).
+5. A task asks its process's parsed-partition cache first
+   (:mod:`teem.dataframe.io.cache`): a second ``compute`` over the same,
+   unchanged files does not decode them again.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import pandas as pd
 from teem.core.graph import Graph
 from teem.core.task import Task
 from teem.core.tokenize import tokenize
+from teem.dataframe.io.cache import cache_limit
 from teem.dataframe.io.compression import normalize_compression, open_decompressed
 from teem.dataframe.optimize import register_reader
 
@@ -60,17 +64,22 @@ class CsvBlock:
         The columns to parse (None: as ``kwargs`` says).
     path_column, path_categories:
         ``include_path_column``'s column name and all paths (its categories).
+    empty:
+        The file's structure with no rows: what a block without lines gives.
+    cache, token:
+        Bytes this process may keep in the parsed-partition cache (0: none; see
+        :mod:`teem.dataframe.io.cache`), and a token of every parse option (part of the cache key).
     """
 
     __slots__ = ("path", "fs", "start", "length", "first", "compression", "threads", "kwargs", "names",
-                 "columns", "path_column", "path_categories", "empty")
+                 "columns", "path_column", "path_categories", "empty", "cache", "token")
 
     def __init__(self, path, fs, start, length, first, compression, threads, kwargs, names, columns=None,
-                 path_column=None, path_categories=None, empty=None):
+                 path_column=None, path_categories=None, empty=None, cache=0, token=None):
         self.path, self.fs, self.start, self.length, self.first = path, fs, start, length, first
         self.compression, self.threads, self.kwargs, self.names = compression, threads, kwargs, names
         self.columns, self.path_column, self.path_categories = columns, path_column, path_categories
-        self.empty = empty  # the file's structure with no rows: what a block without lines gives
+        self.empty, self.cache, self.token = empty, cache, token
 
     def __reduce__(self):
         return CsvBlock, tuple(getattr(self, s) for s in self.__slots__)
@@ -123,26 +132,37 @@ def _block_bytes(f, start: int, length: int) -> bytes:
     return data
 
 
-def read_block(block: CsvBlock) -> pd.DataFrame:
-    """Parse one partition (the function of every read_csv task)."""
+def _parse(block: CsvBlock, columns: list | None) -> pd.DataFrame:
+    """Parse the block's rows, only ``columns`` when given (None: as the options say)."""
     kwargs = dict(block.kwargs)
-    if block.columns is not None:
-        kwargs["usecols"] = block.columns
+    if columns is not None:
+        kwargs["usecols"] = columns
         dates = kwargs.get("parse_dates")
         if isinstance(dates, list):
-            kwargs["parse_dates"] = [c for c in dates if c in block.columns]
+            kwargs["parse_dates"] = [c for c in dates if c in columns]
     if not block.first:
         kwargs["header"] = None
         kwargs["names"] = block.names
     with block.fs.open(block.path, "rb") as raw:
         if block.length is None:
             with open_decompressed(raw, block.compression, block.threads) as stream:
-                df = pd.read_csv(stream, **kwargs)
-        else:
-            data = _block_bytes(raw, block.start, block.length)
-            df = pd.read_csv(io.BytesIO(data), **kwargs) if data.strip() else None
-            if df is None or len(df) == 0:  # pandas would guess object columns for no lines
-                df = block.empty if block.columns is None else block.empty[block.columns]
+                return pd.read_csv(stream, **kwargs)
+        data = _block_bytes(raw, block.start, block.length)
+        df = pd.read_csv(io.BytesIO(data), **kwargs) if data.strip() else None
+    if df is None or len(df) == 0:  # pandas would guess object columns for no lines
+        df = (block.empty if columns is None else block.empty[columns]).copy()
+    return df
+
+
+def read_block(block: CsvBlock) -> pd.DataFrame:
+    """Parse one partition (the function of every read_csv task), through this process's cache."""
+    if block.cache:
+        from teem.dataframe.io.cache import file_identity, partition_cache
+        df = partition_cache(block.cache).get_or_parse(
+            block.path, lambda: file_identity(block.fs, block.path), (block.start, block.length, block.token),
+            block.columns, lambda columns: _parse(block, columns))
+    else:
+        df = _parse(block, block.columns)
     if block.path_column is not None:
         codes = np.full(len(df), block.path_categories.index(block.path), dtype=np.int32)
         df[block.path_column] = pd.Categorical.from_codes(codes, categories=block.path_categories)
@@ -238,6 +258,8 @@ def read_csv(urlpath, blocksize: Any = "default", compression: str | None = "inf
     infos = [fs.info(p) for p in paths]
     identity = [(p, i.get("size"), i.get("mtime", i.get("LastModified"))) for p, i in zip(paths, infos)]
     name = "read-csv-" + tokenize(identity, compression, blocksize, include_path_column, kwargs)
+    options = tokenize("csv", compression, kwargs, names)
+    cache = cache_limit()
     layer = {}
     n = 0
     for path, comp, info in zip(paths, compressions, infos):
@@ -248,7 +270,8 @@ def read_csv(urlpath, blocksize: Any = "default", compression: str | None = "inf
             ranges = [(0, None)]
         for start, length in ranges:
             block = CsvBlock(path, fs, start, length, start == 0, comp, threads if comp == "bz2" else 1,
-                             kwargs, names, None, path_column, paths if path_column else None, empty)
+                             kwargs, names, None, path_column, paths if path_column else None, empty,
+                             cache, options)
             key = (name, n)
             layer[key] = Task(key, read_block, (block,), None, ())
             n += 1
