@@ -26,8 +26,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from teem.core.graph import iter_keys
+from teem.core.fusion import count_refs, run_nested
 from teem.core.order import order
-from teem.core.task import Packed, Ref, RefSeq, Task, _resolve
+from teem.core.task import Packed, Ref, RefSeq, Task
 
 __all__ = ["fuse_blocks", "NO_ABSORB"]
 
@@ -63,9 +64,9 @@ def fuse_blocks(graph: Mapping, keys: Sequence) -> dict:
             continue
         inline = {}
         uses: dict = {}
-        _count_refs(task.args, uses)
+        count_refs(task.args, uses)
         if task.kwargs:
-            _count_refs(tuple(task.kwargs.values()), uses)
+            count_refs(tuple(task.kwargs.values()), uses)
         for dep in deps:
             if consumers.get(dep) == 1 and dep not in outputs and type(new.get(dep)) is Task \
                     and uses.get(dep) == 1:  # x * x: computing x twice would cost more than it saves
@@ -88,25 +89,9 @@ def fuse_blocks(graph: Mapping, keys: Sequence) -> dict:
         if new_deps:
             new[key] = Task(key, func, args, kwargs, tuple(dict.fromkeys(new_deps)))
         else:  # a task without dependencies runs its arguments as they are: resolve them itself
-            new[key] = Task(key, _evaluate, (func, args, kwargs), None, ())
+            new[key] = Task(key, run_nested, (func, args, kwargs), None, ())
     return new
 
-
-def _count_refs(args: tuple, uses: dict) -> None:
-    """How many times each key is referred to in ``args`` (nested tasks included)."""
-    for a in args:
-        t = type(a)
-        if t is Ref:
-            uses[a.key] = uses.get(a.key, 0) + 1
-        elif t is RefSeq:
-            for k in a.keys:
-                uses[k] = uses.get(k, 0) + 1
-        elif t is Packed:
-            _count_refs(a.items if a.kind is not dict else tuple(v for _, v in a.items), uses)
-        elif t is Task:
-            _count_refs(a.args, uses)
-            if a.kwargs:
-                _count_refs(tuple(a.kwargs.values()), uses)
 
 
 # --- elementwise operations written into a block made in the same task ------------------------
@@ -141,7 +126,7 @@ def _makes_new_array(task) -> bool:
     if type(task) is not Task or task.key is not None:
         return False
     func = task.func
-    if func is _evaluate:
+    if func is run_nested:
         func = task.args[0]
     return func in FRESH or func is _ufunc_into or (isinstance(func, np.ufunc) and func.nout == 1)
 
@@ -177,14 +162,6 @@ def _ufunc_into(op, ufunc, i, *args):
         except (TypeError, ValueError):  # another result dtype: no casting allowed
             pass
     return op(*args)
-
-def _evaluate(func, args, kwargs):
-    """Call ``func`` after running the inlined tasks among its arguments."""
-    data: dict = {}
-    args = [_resolve(a, data) for a in args]
-    if kwargs:
-        return func(*args, **{k: _resolve(v, data) for k, v in kwargs.items()})
-    return func(*args)
 
 
 def _substitute(arg, inline: dict):

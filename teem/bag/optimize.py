@@ -23,8 +23,9 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from teem.core.graph import iter_keys
+from teem.core.fusion import count_refs, run_nested
 from teem.core.order import order
-from teem.core.task import Packed, Ref, RefSeq, Task, _resolve
+from teem.core.task import Packed, Ref, RefSeq, Task
 from teem.bag.partition import apply_partition, reify
 
 __all__ = ["fuse_partitions"]
@@ -50,7 +51,7 @@ def fuse_partitions(graph: Mapping, keys: Sequence) -> dict:
                 lazy[key] = (task.args, task.kwargs, task.dependencies)
             continue
         uses: dict = {}
-        _count_refs(task.args, uses)
+        count_refs(task.args, uses)
         inline = {}
         for dep in task.dependencies:
             if dep in lazy and consumers.get(dep) == 1 and dep not in outputs and uses.get(dep) == 1:
@@ -85,28 +86,6 @@ def _make_task(key, func, args: tuple, kwargs, deps: tuple) -> Task:
         return Task(key, func, args, kwargs, deps)
     return Task(key, run_nested, (func, args, kwargs), None, ())
 
-
-def run_nested(func, args: tuple, kwargs: dict | None):
-    """Call ``func`` after running the inlined tasks among its arguments."""
-    data: dict = {}
-    args = [_resolve(a, data) for a in args]
-    if kwargs:
-        return func(*args, **{k: _resolve(v, data) for k, v in kwargs.items()})
-    return func(*args)
-
-
-def _count_refs(args: tuple, uses: dict) -> None:
-    for a in args:
-        t = type(a)
-        if t is Ref:
-            uses[a.key] = uses.get(a.key, 0) + 1
-        elif t is RefSeq:
-            for k in a.keys:
-                uses[k] = uses.get(k, 0) + 1
-        elif t is Packed:
-            _count_refs(a.items if a.kind is not dict else tuple(v for _, v in a.items), uses)
-        elif t is Task:
-            _count_refs(a.args, uses)
 
 
 def _substitute(arg, inline: dict):

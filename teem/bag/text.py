@@ -28,86 +28,12 @@ import io
 import itertools
 from typing import Iterator
 
+from teem.io.compression import infer_compression, normalize_compression, open_compressed, open_decompressed
+
 __all__ = ["LineStream", "TextSource", "infer_compression", "normalize_compression", "open_decompressed",
            "open_compressed", "CHUNK_BYTES"]
 
 CHUNK_BYTES = 1 << 20  # decompressed bytes read at once: small enough to stay in cache, big enough to amortize
-
-_EXTENSIONS = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".xz": "xz", ".lzma": "xz", ".zst": "zstd",
-               ".zstd": "zstd"}
-_ALIASES = {"gzip": "gzip", "gz": "gzip", "bz2": "bz2", "xz": "xz", "lzma": "xz", "zstd": "zstd", "zst": "zstd"}
-
-
-def infer_compression(path: str) -> str | None:
-    """The compression named by ``path``'s extension, or None."""
-    lower = path.lower()
-    for ext, name in _EXTENSIONS.items():
-        if lower.endswith(ext):
-            return name
-    return None
-
-
-def normalize_compression(compression: str | None, path: str) -> str | None:
-    """``'infer'`` resolved from ``path``; aliases (``'gz'``, ``'zst'``) to canonical names."""
-    if compression == "infer":
-        return infer_compression(path)
-    if compression is None:
-        return None
-    name = _ALIASES.get(str(compression).lower())
-    if name is None:
-        raise ValueError(f"compression {compression!r} is not supported; use 'infer', None, "
-                         + ", ".join(repr(n) for n in sorted(set(_ALIASES.values()))))
-    return name
-
-
-def open_decompressed(raw, compression: str | None):
-    """A binary file object reading the decompressed content of ``raw``."""
-    if compression is None:
-        return raw
-    if compression == "gzip":
-        try:
-            from isal import igzip
-        except ImportError:
-            import gzip
-            return gzip.GzipFile(fileobj=raw, mode="rb")
-        return igzip.IGzipFile(fileobj=raw, mode="rb")
-    if compression == "bz2":
-        try:
-            import indexed_bzip2
-        except ImportError:
-            import bz2
-            return bz2.BZ2File(raw, "rb")
-        return indexed_bzip2.open(raw, parallelization=1)
-    if compression == "xz":
-        import lzma
-        return lzma.LZMAFile(raw, "rb")
-    if compression == "zstd":
-        import zstandard
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=False)
-    raise ValueError(f"unknown compression {compression!r}")
-
-
-def open_compressed(raw, compression: str | None):
-    """A binary file object compressing what is written to it into ``raw``."""
-    if compression is None:
-        return raw
-    if compression == "gzip":
-        try:
-            from isal import igzip
-            return igzip.IGzipFile(fileobj=raw, mode="wb", compresslevel=2)
-        except ImportError:
-            import gzip
-            return gzip.GzipFile(fileobj=raw, mode="wb")
-    if compression == "bz2":
-        import bz2
-        return bz2.BZ2File(raw, "wb")
-    if compression == "xz":
-        import lzma
-        return lzma.LZMAFile(raw, "wb")
-    if compression == "zstd":
-        import zstandard
-        return zstandard.ZstdCompressor().stream_writer(raw, closefd=False)
-    raise ValueError(f"unknown compression {compression!r}")
 
 
 class TextSource:

@@ -49,7 +49,7 @@ from teem.distributed.errors import FutureCancelledError
 from teem.distributed.loop import LoopThread
 from teem.distributed.pool import ConnectionPool
 from teem.distributed.protocol.messages import OUT_OF_BAND_BYTES, dumps, dumps_atomic, loads
-from teem.distributed.runspec import FunctionTable, encode_data, encode_task
+from teem.distributed.runspec import FunctionTable, encode_task
 from teem.distributed.security import Security, find_secret, read_scheduler_file
 
 __all__ = ["Client", "default_client", "get_client"]
