@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from concurrent.futures import CancelledError
 
-from teem.core.errors import TeemError
+from teem.core.errors import SerializationError, TeemError
+from teem.distributed.protocol.messages import dumps, loads
 
 __all__ = ["KilledWorker", "LostDataError", "MissingDependencyError", "FutureCancelledError",
-           "scheduler_error"]
+           "scheduler_error", "task_exception", "unpicklable_error"]
 
 
 class KilledWorker(TeemError, RuntimeError):
@@ -55,3 +56,30 @@ def scheduler_error(payload) -> BaseException:
             f"task {key!r} depends on {dep!r}, which the scheduler does not know: it was released "
             "(no future holds it any more) or never submitted. Keep a future for it while it is needed.")
     return RuntimeError(f"scheduler error: {payload!r}")
+
+
+def task_exception(key, frames, traceback_text) -> BaseException:
+    """The exception a task raised, with the worker's traceback as a note."""
+    try:
+        exc = loads(list(frames))
+    except Exception as problem:
+        return RuntimeError(f"task {key!r} failed and its exception cannot be rebuilt here ({problem}):\n"
+                            f"{traceback_text or ''}")
+    if not isinstance(exc, BaseException):
+        return RuntimeError(f"task {key!r} failed: {exc!r}")
+    if traceback_text and hasattr(exc, "add_note"):
+        exc.add_note(f"\nTraceback of {key!r} on the worker:\n{traceback_text.rstrip()}")
+    return exc
+
+
+def unpicklable_error(key, func, args: tuple, kwargs: dict, exc: SerializationError) -> SerializationError:
+    """The same error, naming the function or the argument that does not pickle."""
+    parts = [("the function", func)] + [(f"argument {i}", a) for i, a in enumerate(args)] + \
+        [(f"keyword argument {k!r}", v) for k, v in kwargs.items()]
+    for what, value in parts:
+        try:
+            dumps(value)
+        except SerializationError as inner:
+            return SerializationError(f"cannot send {what} of task {key!r} ({type(value).__name__}): "
+                                      f"{inner}")
+    return exc

@@ -41,11 +41,12 @@ from teem.core.graph import Graph, flatten, iter_keys
 from teem.core.sizes import format_bytes
 from teem.core.task import DataNode, Task, funcname
 from teem.core.tokenize import tokenize
-from teem.distributed.client.future import Future, _InMemory, finish_many, wait
+from teem.distributed.client.future import (Future, _InMemory, collect_futures, finish_many,
+                                             replace_futures, wait)
 from teem.distributed.client.registry import FutureRegistry
 from teem.distributed.client.graphs import encode_graph, normalize_workers, pack_futures
 from teem.distributed.comm import CommClosedError, connect
-from teem.distributed.errors import FutureCancelledError
+from teem.distributed.errors import FutureCancelledError, task_exception, unpicklable_error
 from teem.distributed.loop import LoopThread
 from teem.distributed.pool import ConnectionPool
 from teem.distributed.protocol.messages import OUT_OF_BAND_BYTES, dumps, dumps_atomic, loads
@@ -257,7 +258,7 @@ class Client:
             finish_many(self._condition, finished)
         for future, (key, status, detail, tb) in others:
             if status == "erred":
-                future._fail(_task_exception(key, detail, tb))
+                future._fail(task_exception(key, detail, tb))
             elif status == "cancelled":
                 future._cancelled_remotely()
             else:  # lost: the scheduler does not know the key
@@ -360,7 +361,7 @@ class Client:
             try:
                 run_spec = encode_task(Task(key, func, packed_args, packed_kwargs, deps), self._functions)
             except SerializationError as exc:
-                raise _unpicklable(key, func, args, kwargs, exc) from exc.__cause__
+                raise unpicklable_error(key, func, args, kwargs, exc) from exc.__cause__
             functions = self._functions.take_unsent()
         future = Future(key, self, _new=True)
         self._send({"op": "update-graph", "functions": functions, "wanted": (key,),
@@ -523,7 +524,7 @@ class Client:
         if errors not in ("raise", "skip"):
             raise ValueError(f"gather: errors must be 'raise' or 'skip', not {errors!r}")
         found: list = []
-        _collect_futures(futures, found)
+        collect_futures(futures, found)
         if found:
             wait(found)
         bad = [f for f in found if f.status != "finished"]
@@ -531,7 +532,7 @@ class Client:
             bad[0].result()  # raises its exception (or FutureCancelledError)
         keys = list(dict.fromkeys(f.key for f in found if f.status == "finished"))
         values = dict(zip(keys, self._gather_keys(keys))) if keys else {}
-        return _rebuild(futures, values)
+        return replace_futures(futures, values)
 
     def scatter(self, data: Any, workers: Any = None, broadcast: bool = False, direct: bool | None = None,
                 hash: bool = True, timeout: float = 30.0) -> Any:
@@ -612,7 +613,7 @@ class Client:
     def cancel(self, futures: Any, force: bool = False) -> None:
         """Cancel futures: their tasks stop (if not finished) and every holder hears 'cancelled'."""
         found: list = []
-        _collect_futures(futures, found)
+        collect_futures(futures, found)
         if not found:
             return
         self._send({"op": "cancel-keys", "keys": [f.key for f in found]})
@@ -635,7 +636,7 @@ class Client:
 
     def who_has(self, futures: Any = None) -> dict:
         found: list = []
-        _collect_futures(futures, found)
+        collect_futures(futures, found)
         keys = [f.key for f in found]
         return {k: list(v) for k, v in self._request({"op": "who-has", "keys": keys}, self._timeout).items()}
 
@@ -670,7 +671,7 @@ class Client:
             if reply[0] == "ok":
                 out[address] = loads(list(reply[1]))
             else:
-                raise _task_exception(f"run on {address}", reply[1], reply[2] if len(reply) > 2 else None)
+                raise task_exception(f"run on {address}", reply[1], reply[2] if len(reply) > 2 else None)
         return out
 
     def upload_file(self, filename: str, load: bool = True) -> dict:
@@ -796,55 +797,12 @@ def _is_future(obj) -> bool:
     return isinstance(obj, Future)
 
 
-def _collect_futures(obj, found: list) -> None:
-    if isinstance(obj, Future):
-        found.append(obj)
-    elif isinstance(obj, (list, tuple, set, frozenset)):
-        for item in obj:
-            _collect_futures(item, found)
-    elif isinstance(obj, dict):
-        for item in obj.values():
-            _collect_futures(item, found)
 
 
-def _rebuild(obj, values: dict):
-    if isinstance(obj, Future):
-        return values[obj.key]
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        items = [_rebuild(item, values) for item in obj
-                 if not (isinstance(item, Future) and item.key not in values)]
-        return items if type(obj) is list else type(obj)(items) if type(obj) in (tuple, set, frozenset) else items
-    if isinstance(obj, dict):
-        return {k: _rebuild(v, values) for k, v in obj.items()
-                if not (isinstance(v, Future) and v.key not in values)}
-    return obj
 
 
-def _task_exception(key, frames, traceback_text) -> BaseException:
-    """The exception a task raised, with the worker's traceback as a note."""
-    try:
-        exc = loads(list(frames))
-    except Exception as problem:
-        return RuntimeError(f"task {key!r} failed and its exception cannot be rebuilt here ({problem}):\n"
-                            f"{traceback_text or ''}")
-    if not isinstance(exc, BaseException):
-        return RuntimeError(f"task {key!r} failed: {exc!r}")
-    if traceback_text and hasattr(exc, "add_note"):
-        exc.add_note(f"\nTraceback of {key!r} on the worker:\n{traceback_text.rstrip()}")
-    return exc
 
 
-def _unpicklable(key, func, args: tuple, kwargs: dict, exc: SerializationError) -> SerializationError:
-    """The same error, naming the function or the argument that does not pickle."""
-    parts = [("the function", func)] + [(f"argument {i}", a) for i, a in enumerate(args)] + \
-        [(f"keyword argument {k!r}", v) for k, v in kwargs.items()]
-    for what, value in parts:
-        try:
-            dumps(value)
-        except SerializationError as inner:
-            return SerializationError(f"cannot send {what} of task {key!r} ({type(value).__name__}): "
-                                      f"{inner}")
-    return exc
 
 
 def _call_logged(fn, future) -> None:

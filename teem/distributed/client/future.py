@@ -24,7 +24,8 @@ from teem.core.graph import Graph
 from teem.core.task import DataNode, identity
 from teem.distributed.errors import FutureCancelledError
 
-__all__ = ["Future", "finish_many", "wait", "as_completed", "FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"]
+__all__ = ["Future", "finish_many", "wait", "as_completed", "collect_futures", "replace_futures",
+           "FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"]
 
 logger = logging.getLogger("teem.distributed.client")
 
@@ -379,3 +380,29 @@ class as_completed:
         with self._lock:
             self._pending.clear()
             self._done.clear()
+
+
+def collect_futures(obj, found: list) -> None:
+    """Append to ``found`` the futures in ``obj`` (also inside lists, tuples, sets and dict values)."""
+    if isinstance(obj, Future):
+        found.append(obj)
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        for item in obj:
+            collect_futures(item, found)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            collect_futures(item, found)
+
+
+def replace_futures(obj, values: dict):
+    """``obj`` with its futures replaced by ``values[key]`` (futures missing from ``values`` dropped)."""
+    if isinstance(obj, Future):
+        return values[obj.key]
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        items = [replace_futures(item, values) for item in obj
+                 if not (isinstance(item, Future) and item.key not in values)]
+        return items if type(obj) is list else type(obj)(items) if type(obj) in (tuple, set, frozenset) else items
+    if isinstance(obj, dict):
+        return {k: replace_futures(v, values) for k, v in obj.items()
+                if not (isinstance(v, Future) and v.key not in values)}
+    return obj
