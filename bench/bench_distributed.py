@@ -3,6 +3,7 @@
     python bench/bench_distributed.py             # all cases
     python bench/bench_distributed.py --quick     # map of 5,000 only, and the round trip
     python bench/bench_distributed.py --repeat 3  # best of 3 fresh runs per library and case
+    python bench/bench_distributed.py --only 6.4  # the cases whose name contains "6.4"
 
 Cases (issue 3): client.gather(client.map(inc, range(N))) for N = 5,000 and 100,000
 (tasks/s); submit(...).result() round trips (mean of 100; the median is printed in
@@ -71,15 +72,17 @@ def main() -> None:
     parser.add_argument("--teem-only", action="store_true", help="skip Dask")
     parser.add_argument("--repeat", type=int, default=1,
                         help="fresh runs per library and case; the fastest is reported (default 1)")
+    parser.add_argument("--only", default="", help="run cases whose name contains this")
     args = parser.parse_args()
     libs = ("teem",) if args.teem_only else ("teem", "dask")
-    for n in [5000] if args.quick else [5000, 100_000]:
-        compare(f"map+gather of {n:,} inc (2 workers x 1 thread)", MAP.format(n=n), libs=libs,
-                unit_count=n, repeat=args.repeat)
-    compare("submit().result() round trip x 100", ROUND_TRIP, libs=libs, unit_count=100,
-            repeat=args.repeat)
+    cases = [(f"map+gather of {n:,} inc (2 workers x 1 thread)", MAP.format(n=n), n)
+             for n in ([5000] if args.quick else [5000, 100_000])]
+    cases.append(("submit().result() round trip x 100", ROUND_TRIP, 100))
     if not args.quick:
-        compare("seed 6.4: 20 means of a shared 40M array", SHARED_ARRAY, libs=libs, repeat=args.repeat)
+        cases.append(("seed 6.4: 20 means of a shared 40M array", SHARED_ARRAY, None))
+    for name, code, count in cases:
+        if args.only in name:
+            compare(name, code, libs=libs, unit_count=count, repeat=args.repeat)
 
 
 if __name__ == "__main__":
