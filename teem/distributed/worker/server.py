@@ -60,7 +60,7 @@ from typing import Any
 from teem.core.sizeof import sizeof
 from teem.distributed.comm import Comm, CommClosedError, connect, format_address, listen, parse_address
 from teem.distributed.pool import ConnectionPool
-from teem.distributed.protocol.messages import Pickled, dumps, loads
+from teem.distributed.protocol.messages import Pickled, dumps, dumps_atomic, loads
 from teem.distributed.runspec import decode_task
 from teem.distributed.security import Security
 from teem.distributed.worker import events as ev
@@ -86,6 +86,7 @@ _Finished, _Erred = ev.TaskFinishedMsg, ev.TaskErredMsg
 # Results a client waits for that are at most this large travel with task-finished, through the
 # scheduler, to the client: a submit().result() round trip then needs no extra fetch.
 SEND_BACK_BYTES = 4096
+_ATOMIC_RESULTS = frozenset({int, float, str, bytes, bool, type(None), complex})  # one plain pickle call
 _ExecuteSuccess, _ExecuteFailure = ev.ExecuteSuccess, ev.ExecuteFailure
 _wall = time.time
 
@@ -560,7 +561,8 @@ class Worker:
     def _small_result(self, key) -> list | None:
         """A small result's frames, to travel with its task-finished entry (no fetch needed)."""
         try:
-            frames = dumps(self.data[key])
+            value = self.data[key]
+            frames = dumps_atomic(value) if type(value) in _ATOMIC_RESULTS else dumps(value)
         except Exception:  # unpicklable or gone: the client fetches it (and gets the error) later
             return None
         return frames if sum(map(len, frames)) <= SEND_BACK_BYTES else None
