@@ -1,7 +1,9 @@
-"""Seed 001's examples on every local scheduler: ``python -m teem.demo``.
+"""Seed 001's examples on every local scheduler and a local cluster: ``python -m teem.demo``.
 
-Runs, with a progress bar, each of these on ``sync``, ``threads`` and
-``processes`` (sizes cut down so the whole demo takes a few seconds):
+Runs, with a progress bar, each of these on ``sync``, ``threads``,
+``processes`` and ``cluster`` (a ``LocalCluster`` of this machine with a
+``Client``, as seed 001 §5.3 makes one; sizes cut down so the whole demo
+takes a few seconds):
 
 - §3.1  a loop of ``delayed(calc_mean)(i, n)`` calls, computed at once;
 - §3.3  the ``inc``/``add`` task graph (also drawn to ``task_graph.svg``);
@@ -12,12 +14,13 @@ Runs, with a progress bar, each of these on ``sync``, ``threads`` and
 then prints a table of timings and whether every scheduler gave the same
 answer.  The functions live in this module so worker processes import them.
 
-    python -m teem.demo [--schedulers sync,threads,processes] [--graph FILE | --no-graph]
+    python -m teem.demo [--schedulers sync,threads,processes,cluster] [--graph FILE | --no-graph]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import sys
@@ -30,7 +33,7 @@ from teem.diagnostics import ProgressBar
 
 __all__ = ["calc_mean", "inc", "add", "calc_mean_vargs2", "calc", "myrandomfun", "EXAMPLES", "main"]
 
-SCHEDULERS = ("sync", "threads", "processes")
+SCHEDULERS = ("sync", "threads", "processes", "cluster")
 
 # Sizes: the seed's, divided so the demo stays short on a laptop.
 CALC_MEAN_N, CALC_MEAN_P = 2_000_000, 10          # seed: n = 10,000,000, p = 10
@@ -192,14 +195,15 @@ def run(schedulers=SCHEDULERS, graph_file: str | None = "task_graph.svg", out=sy
         print(text, file=out, flush=True)
 
     ncores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    say(f"teem {dask.__version__} demo: seed 001's examples on the local schedulers")
+    say(f"teem {dask.__version__} demo: seed 001's examples on the local schedulers and a local cluster")
     say(f"Python {platform.python_version()}, numpy {np.__version__}, {ncores} cores")
     shared_array()  # made here, outside the timings
     timings: dict = {}
     for scheduler in schedulers:
         say()
         say(f"== scheduler={scheduler!r} " + "=" * 50)
-        with dask.config.set(scheduler=scheduler):
+        cluster = _local_cluster(ncores, say) if scheduler == "cluster" else contextlib.nullcontext()
+        with cluster, dask.config.set(scheduler="distributed" if scheduler == "cluster" else scheduler):
             if scheduler in ("processes", "multiprocessing"):
                 t0 = time.perf_counter()
                 dask.compute(dask.delayed(inc)(0))  # start the worker pool outside the timings
@@ -232,6 +236,17 @@ def run(schedulers=SCHEDULERS, graph_file: str | None = "task_graph.svg", out=sy
             same = "yes" if all(_same(values[0], v) for v in values[1:]) else "NO"
         say(row + "   " + same)
     return timings
+
+
+@contextlib.contextmanager
+def _local_cluster(ncores: int, say):
+    """A LocalCluster of this machine and a Client on it, started outside the timings."""
+    from teem.distributed import Client, LocalCluster
+
+    t0 = time.perf_counter()
+    with LocalCluster(n_workers=ncores, threads_per_worker=1) as cluster, Client(cluster) as client:
+        say(f"(started {cluster!r} in {time.perf_counter() - t0:.2f} s)")
+        yield client
 
 
 def main(argv: list[str] | None = None) -> int:
