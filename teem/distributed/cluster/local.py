@@ -212,7 +212,6 @@ class LocalCluster:
             else:
                 self._loop.run(worker.close("retired"), 10)
 
-
     def wait_for_workers(self, n_workers: int, timeout: float | None = None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
         while len(self.scheduler.workers) < n_workers:
@@ -232,10 +231,12 @@ class LocalCluster:
         if self.status == "closed":
             return
         self.status = "closing"
+        told = False  # whether the scheduler took the shutdown (then its process ends by itself)
         if self._loop.running and self.scheduler is not None:
             try:
                 self.scheduler.shutdown(timeout)
-            except Exception:  # already gone
+                told = True
+            except Exception:  # already gone, or never answered
                 pass
         for name, worker in list(self._workers.items()):
             if self.processes:
@@ -247,7 +248,7 @@ class LocalCluster:
                     pass
         self._workers.clear()
         if self._scheduler_process is not None:
-            self._scheduler_process.stop(timeout)
+            self._scheduler_process.stop(timeout if told else 0)
         if self._loop.running:
             if self.scheduler is not None:
                 self.scheduler.close()
