@@ -28,7 +28,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--dashboard-address", metavar="ADDRESS", default=None,
                         help="where to serve the dashboard (accepted for compatibility; this "
                              "version has no dashboard yet)")
-    from teem.distributed.cli.worker import add_tls_arguments
+    from teem.distributed.cli.tls import add_tls_arguments
     add_tls_arguments(parser)
     parser.add_argument("--heartbeat-timeout", type=float, default=10.0, metavar="SECONDS",
                         help="drop a worker silent this long (default: 10)")
@@ -47,7 +47,7 @@ def main(argv: list[str], prog: str = "teem scheduler") -> int:
     args = build_parser(prog).parse_args(argv)
     logging.basicConfig(level=os.environ.get("TEEM_LOG_LEVEL", "INFO").upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    from teem.distributed.cli.worker import tls_from_arguments
+    from teem.distributed.cli.tls import tls_from_arguments
     from teem.distributed.security import Security
     try:
         tls = tls_from_arguments(args)
