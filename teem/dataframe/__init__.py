@@ -7,25 +7,42 @@
     air[(air.UniqueCarrier == "UA") & (air.Origin == "EWR")].groupby("Dest").DepDelay.mean()
 
 Modules: ``core`` (the collections), ``partitionwise`` (one task per
-partition), ``reductions`` and ``groupby`` (tree reductions), ``optimize``
-and ``rules`` (projection pushdown into readers), ``io`` (pandas, CSV, ...).
+partition), ``reductions``, ``groupby`` and ``summaries`` (tree reductions),
+``shuffle`` (hash and range shuffles, in memory or on disk), ``join``
+(merge), ``sorting`` (set_index, sort_values), ``indexing`` (loc),
+``repartition``, ``optimize``, ``rules`` and ``fuse`` (projection pushdown,
+per-partition fusion), ``io`` (pandas, CSV with a parsed-partition cache,
+Parquet, JSON, writers).
 """
 
+from teem.core import config as _config
 from teem.core.base import compute, persist
 from teem.dataframe.core import DataFrame, Index, Scalar, Series
 from teem.dataframe.io.pandas import from_delayed, from_dict, from_pandas
+from teem.dataframe.join import merge
 from teem.dataframe.manipulation import concat
 from teem.dataframe.partitionwise import map_partitions
 from teem.dataframe import rules as _rules  # noqa: F401  registers the pushdown rules
 
+# Settings read when graphs are built: the parsed-partition cache's size per process (bytes, a
+# fraction of memory, or 0 to disable; teem.dataframe.io.cache) and the shuffle method ('tasks' keeps
+# pieces in memory, 'disk' spills them to temporary-directory; teem.dataframe.shuffle).
+_config.update_defaults({"dataframe": {"cache-size": 0.1, "shuffle": {"method": "tasks"}}})
+
 __all__ = [
     "DataFrame", "Series", "Index", "Scalar", "from_pandas", "from_dict", "from_delayed", "map_partitions",
-    "concat", "read_csv", "compute", "persist",
+    "concat", "merge", "read_csv", "read_parquet", "read_json", "to_csv", "to_parquet", "to_json",
+    "compute", "persist",
 ]
+
+# I/O loads on first use (pyarrow, fsspec): name -> module
+_LAZY = {"read_csv": "teem.dataframe.io.csv", "read_parquet": "teem.dataframe.io.parquet",
+         "to_parquet": "teem.dataframe.io.parquet", "read_json": "teem.dataframe.io.json",
+         "to_csv": "teem.dataframe.io.write", "to_json": "teem.dataframe.io.write"}
 
 
 def __getattr__(name: str):
-    if name == "read_csv":
-        from teem.dataframe.io.csv import read_csv
-        return read_csv
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'teem.dataframe' has no attribute {name!r}")

@@ -179,6 +179,59 @@ class Frame:
         """``func(partition, *args, **kwargs)`` on every partition; see :func:`map_partitions`."""
         return map_partitions(func, self, *args, **kwargs)
 
+    @property
+    def loc(self):
+        """Label-based rows (and columns): only partitions that may hold the labels are read."""
+        from teem.dataframe.indexing import LocIndexer
+        return LocIndexer(self)
+
+    def sort_values(self, by=None, ascending=True, na_position: str = "last", npartitions: int | None = None,
+                    shuffle_method: str | None = None):
+        """Rows sorted by ``by`` (stable, as pandas): sampled ranges of the first key, then a shuffle
+        (``shuffle_method='disk'`` spills the pieces to files)."""
+        from teem.dataframe.sorting import sort_values
+        return sort_values(self, by, ascending=ascending, na_position=na_position, npartitions=npartitions,
+                           shuffle_method=shuffle_method)
+
+    def repartition(self, npartitions: int | None = None, divisions=None):
+        """Fewer or more partitions (``npartitions=``), or new known ``divisions=``."""
+        from teem.dataframe.repartition import repartition
+        return repartition(self, npartitions=npartitions, divisions=divisions)
+
+    def drop_duplicates(self, subset=None, keep: str = "first", ignore_index: bool = False,
+                        split_every: int | None = None):
+        """Rows without repeats (a tree reduction: the result is one partition)."""
+        from teem.dataframe.summaries import drop_duplicates
+        return drop_duplicates(self, subset=subset, keep=keep, ignore_index=ignore_index,
+                               split_every=split_every)
+
+    def quantile(self, q=0.5, numeric_only: bool = False):
+        """Quantiles with linear interpolation: exact up to a million values per column, then
+        from merged sorted samples (see :mod:`teem.dataframe.summaries`)."""
+        from teem.dataframe.summaries import quantile
+        return quantile(self, q, numeric_only=numeric_only)
+
+    def describe(self, percentiles=None, include=None, exclude=None):
+        """Count, mean, std, min, quantiles and max (or count, unique, top, freq), as pandas."""
+        from teem.dataframe.summaries import describe
+        return describe(self, percentiles=percentiles, include=include, exclude=exclude)
+
+    # --- writing (teem.dataframe.io) ---
+    def to_csv(self, filename: str, **kwargs):
+        """CSV files, one per partition (or ``single_file=True``); see :func:`teem.dataframe.to_csv`."""
+        from teem.dataframe.io.write import to_csv
+        return to_csv(self, filename, **kwargs)
+
+    def to_json(self, url_path: str, **kwargs):
+        """JSON files, one per partition; see :func:`teem.dataframe.to_json`."""
+        from teem.dataframe.io.write import to_json
+        return to_json(self, url_path, **kwargs)
+
+    def to_parquet(self, path: str, **kwargs):
+        """Parquet files ``path/part.<i>.parquet``; see :func:`teem.dataframe.to_parquet`."""
+        from teem.dataframe.io.parquet import to_parquet
+        return to_parquet(self, path, **kwargs)
+
     # --- elementwise ---
     def astype(self, dtype):
         return partitionwise(_astype, self, dtype, name="astype")
@@ -407,8 +460,18 @@ class Series(Frame):
         from teem.dataframe.groupby import SeriesGroupBy
         return SeriesGroupBy(self, by, **kwargs)
 
+    def nlargest(self, n: int = 5, keep: str = "first", split_every: int | None = None):
+        """The ``n`` largest values (a tree reduction)."""
+        from teem.dataframe.summaries import nlargest
+        return nlargest(self, n, None, keep, "nlargest", split_every)
+
+    def nsmallest(self, n: int = 5, keep: str = "first", split_every: int | None = None):
+        """The ``n`` smallest values (a tree reduction)."""
+        from teem.dataframe.summaries import nlargest
+        return nlargest(self, n, None, keep, "nsmallest", split_every)
+
     def __getitem__(self, key):
-        if isinstance(key, Series):
+        if isinstance(key, (Series, Index)):
             return partitionwise(_filter, self, key, name="filter")
         raise NotImplementedError("Series[...] takes a boolean Series (a filter); use .loc for labels")
 
@@ -472,7 +535,7 @@ class DataFrame(Frame):
         return sorted(set(super().__dir__()) | {c for c in self._meta.columns if isinstance(c, str)})
 
     def __getitem__(self, key):
-        if isinstance(key, Series):
+        if isinstance(key, (Series, Index)):
             return partitionwise(_filter, self, key, name="filter")
         if isinstance(key, (list, pd.Index, np.ndarray)):
             key = list(key)
@@ -527,6 +590,52 @@ class DataFrame(Frame):
         from teem.dataframe.groupby import DataFrameGroupBy
         return DataFrameGroupBy(self, by, **kwargs)
 
+    # --- joining and reordering rows (teem.dataframe.join, teem.dataframe.sorting) ---
+    def set_index(self, other, drop: bool = True, sorted: bool = False, divisions=None,
+                  npartitions: int | None = None, shuffle_method: str | None = None):
+        """Index by a column: sorted, with known divisions (sampled, then a range shuffle;
+        ``shuffle_method='disk'`` spills the pieces to files)."""
+        from teem.dataframe.sorting import set_index
+        return set_index(self, other, drop=drop, sorted=sorted, divisions=divisions, npartitions=npartitions,
+                         shuffle_method=shuffle_method)
+
+    def shuffle(self, on, npartitions: int | None = None, shuffle_method: str | None = None):
+        """Rows regrouped so that equal values of ``on`` (a column or list) share a partition
+        (a hash shuffle; divisions become unknown)."""
+        from teem.dataframe.shuffle import HashSplitter, shuffle
+        keys = [on] if not isinstance(on, (list, tuple)) else list(on)
+        missing = [k for k in keys if k not in self._meta.columns]
+        if missing:
+            raise KeyError(f"shuffle: {missing} are not columns; the columns are {list(self.columns)}")
+        return shuffle(self, HashSplitter(keys, npartitions or self.npartitions), name="shuffle",
+                       method=shuffle_method)
+
+    def nlargest(self, n: int = 5, columns=None, keep: str = "first", split_every: int | None = None):
+        """The ``n`` rows with the largest ``columns`` (a tree reduction)."""
+        from teem.dataframe.summaries import nlargest
+        return nlargest(self, n, columns, keep, "nlargest", split_every)
+
+    def nsmallest(self, n: int = 5, columns=None, keep: str = "first", split_every: int | None = None):
+        """The ``n`` rows with the smallest ``columns`` (a tree reduction)."""
+        from teem.dataframe.summaries import nlargest
+        return nlargest(self, n, columns, keep, "nsmallest", split_every)
+
+    def merge(self, right, how: str = "inner", on=None, left_on=None, right_on=None,
+              left_index: bool = False, right_index: bool = False, suffixes=("_x", "_y"), **kwargs):
+        """Join with ``right`` on columns or indexes, as :func:`pandas.merge`; see
+        :func:`teem.dataframe.merge`."""
+        from teem.dataframe.join import merge
+        return merge(self, right, how=how, on=on, left_on=left_on, right_on=right_on,
+                     left_index=left_index, right_index=right_index, suffixes=suffixes, **kwargs)
+
+    def join(self, other, on=None, how: str = "left", lsuffix: str = "", rsuffix: str = "",
+             suffixes=None, **kwargs):
+        """Join ``other`` by its index, to this frame's index or its ``on`` column(s) (pandas' join;
+        ``suffixes=(l, r)`` or the older ``lsuffix=``/``rsuffix=``)."""
+        from teem.dataframe.join import merge
+        return merge(self, other, how=how, left_on=on, left_index=on is None, right_index=True,
+                     suffixes=tuple(suffixes) if suffixes is not None else (lsuffix, rsuffix), **kwargs)
+
 
 def _assign(frame, column, value):
     return frame.assign(**{column: value})
@@ -536,7 +645,11 @@ def _assign(frame, column, value):
 
 
 class Index(Frame):
-    """A partitioned pandas Index (``df.index``)."""
+    """A partitioned pandas Index (``df.index``).
+
+    Comparisons give a boolean Index per partition (pandas gives a numpy array), usable as a
+    filter: ``df[df.index > 5]``.
+    """
 
     __slots__ = ()
     _kind = "Index"
@@ -633,54 +746,4 @@ def scalar_op(op, *args) -> Any:
                   name, meta)
 
 
-# --- operators -----------------------------------------------------------------------------
-
-
-def _binary(op, reflected: bool = False):
-    def method(self, other):
-        if isinstance(other, (pd.DataFrame, pd.Series)) and len(other) > 0:
-            raise TypeError("cannot combine a teem collection with an in-memory pandas object row by "
-                            "row; convert it with teem.dataframe.from_pandas first")
-        args = (other, self) if reflected else (self, other)
-        if isinstance(self, Scalar) and not isinstance(other, Frame):
-            return scalar_op(op, *args)
-        return partitionwise(op, *args, name=op.__name__.strip("_"))
-    method.__name__ = f"__{'r' if reflected else ''}{op.__name__.strip('_')}__"
-    return method
-
-
-def _unary(op):
-    def method(self):
-        if isinstance(self, Scalar):
-            return scalar_op(op, self)
-        return partitionwise(op, self, name=op.__name__.strip("_"))
-    return method
-
-
-for _cls in (Frame, Scalar):
-    for _op_name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and_", "or_", "xor"):
-        _op = getattr(operator, _op_name)
-        _short = _op_name.rstrip("_")
-        setattr(_cls, f"__{_short}__", _binary(_op))
-        setattr(_cls, f"__r{_short}__", _binary(_op, reflected=True))
-    for _op_name in ("lt", "le", "eq", "ne", "gt", "ge"):
-        setattr(_cls, f"__{_op_name}__", _binary(getattr(operator, _op_name)))
-    for _op_name in ("neg", "pos", "abs", "invert"):
-        setattr(_cls, f"__{_op_name}__", _unary(getattr(operator, _op_name)))
-    _cls.__hash__ = lambda self: hash(self._name)
-
-
-def _named_op(op):
-    def method(self, other, fill_value=None):
-        if fill_value is None:
-            return _binary(op)(self, other)
-        return partitionwise(_method(op.__name__.strip("_")), self, other, fill_value=fill_value,
-                             name=op.__name__)
-    return method
-
-
-for _op_name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow"):
-    setattr(Frame, _op_name, _named_op(getattr(operator, _op_name)))
-for _op_name in ("lt", "le", "eq", "ne", "gt", "ge"):
-    setattr(Frame, _op_name, _binary(getattr(operator, _op_name)))
-Frame.div = Frame.truediv
+from teem.dataframe import operators as _operators  # noqa: E402,F401  installs the operators

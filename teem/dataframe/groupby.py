@@ -53,8 +53,9 @@ class _Plan:
     """What to compute: keys, partial columns, specs, output shape.  Picklable and tokenizable."""
 
     def __init__(self, by: list, specs: list, series_name: Any, as_series: bool, dropna: bool, sort: bool,
-                 ddof: int, column_labels: Any):
+                 ddof: int, column_labels: Any, index_names: list | None = None):
         self.by, self.specs, self.series_name, self.as_series = by, specs, series_name, as_series
+        self.index_names = list(by) if index_names is None else list(index_names)
         self.dropna, self.sort, self.ddof, self.column_labels = dropna, sort, ddof, column_labels
         self.values = list(dict.fromkeys(c for _, c, f in specs if c is not None))
         partials = []
@@ -66,7 +67,7 @@ class _Plan:
 
     def __teem_tokenize__(self):
         return ("groupby-plan", self.by, self.specs, self.series_name, self.as_series, self.dropna,
-                self.sort, self.ddof, self.column_labels)
+                self.sort, self.ddof, self.column_labels, self.index_names)
 
     # --- the three steps ---
     def _keys(self) -> list:
@@ -138,7 +139,7 @@ class _Plan:
         else:
             out = pd.DataFrame(results)
             out.columns = self.column_labels
-        out.index.names = self.by
+        out.index.names = self.index_names
         return out.sort_index() if self.sort else out
 
 
@@ -146,21 +147,47 @@ class _GroupBy:
     """What DataFrameGroupBy and SeriesGroupBy share."""
 
     def __init__(self, frame, by, sort: bool = True, dropna: bool = True, observed: bool = True,
-                 split_every: int | None = None, **kwargs):
-        from teem.dataframe.core import Frame
-        if kwargs.get("as_index", True) is not True:
-            raise NotImplementedError("groupby(as_index=False) is not supported; call .reset_index() "
-                                      "on the computed result")
-        if isinstance(by, Frame):
-            raise NotImplementedError("groupby() by a teem Series is not supported yet; assign it as a "
-                                      "column and group by the column name")
-        self._frame = frame
-        self._by = list(by) if isinstance(by, (list, tuple)) else [by]
-        columns = frame._meta.columns if frame.ndim == 2 else []
+                 split_every: int | None = None, as_index: bool = True, _names: list | None = None,
+                 _excluded: list | None = None):
+        from teem.dataframe.core import Frame, Series
+        self._as_index = as_index
+        items = list(by) if isinstance(by, (list, tuple)) else [by]
+        if _names is not None:  # a selection of an existing groupby: keys already prepared
+            self._frame, self._by, self._names, self._excluded = frame, items, _names, _excluded
+        else:
+            self._prepare(frame, items, Frame, Series)
+        columns = self._frame._meta.columns if self._frame.ndim == 2 else []
         missing = [b for b in self._by if b not in columns]
         if missing:
             raise KeyError(f"groupby: {missing} are not columns of this DataFrame; it has {list(columns)}")
         self._sort, self._dropna, self._split_every = sort, dropna, split_every
+
+    def _prepare(self, frame, items: list, Frame, Series) -> None:
+        """Keys that are teem Series become hidden columns (aligned partition by partition); the
+        result's index levels take the Series' names, as in pandas."""
+        by, names, excluded = [], [], []
+        original = frame
+        for i, item in enumerate(items):
+            if isinstance(item, Series):
+                hidden = f"__teem_by{i}__"
+                frame = frame.assign(**{hidden: item})
+                by.append(hidden)
+                names.append(item.name)
+                excluded.append(hidden)
+                if original.ndim == 2 and item.name in original._meta.columns and \
+                        original[item.name]._name == item._name:
+                    excluded.append(item.name)  # the column itself: pandas leaves it out too
+            elif isinstance(item, Frame):
+                raise NotImplementedError("groupby() takes column names and teem Series, not a DataFrame")
+            else:
+                by.append(item)
+                names.append(item)
+                excluded.append(item)
+        self._frame, self._by, self._names, self._excluded = frame, by, names, excluded
+
+    def _state(self) -> dict:
+        return dict(sort=self._sort, dropna=self._dropna, split_every=self._split_every,
+                    as_index=self._as_index, _names=self._names, _excluded=self._excluded)
 
     def _run(self, specs: list, as_series: bool, series_name: Any, column_labels: Any, ddof: int,
              pandas_call):
@@ -170,15 +197,32 @@ class _GroupBy:
         if unknown:
             raise NotImplementedError(f"groupby aggregation(s) {sorted(unknown)} are not supported; use "
                                       f"one of {', '.join(SUPPORTED)}")
-        frame = self._source
+        frame = self._frame
         assert isinstance(frame, DataFrame)
         try:
             meta = pandas_call(nonempty(frame._meta).groupby(self._by, sort=self._sort, dropna=self._dropna))
         except TypeError as e:
             raise TypeError(f"groupby: {e}; select numeric columns or pass numeric_only=True") from e
-        plan = _Plan(self._by, specs, series_name, as_series, self._dropna, self._sort, ddof, column_labels)
-        return tree_reduce(frame, plan.chunk, plan.combine, plan.aggregate, meta.iloc[:0], "groupby-agg",
-                           self._split_every)
+        meta = meta.iloc[:0]
+        meta.index.names = self._names
+        if as_series:
+            meta = meta.rename(series_name)
+        plan = _Plan(self._by, specs, series_name, as_series, self._dropna, self._sort, ddof, column_labels,
+                     self._names)
+        out = tree_reduce(frame, plan.chunk, plan.combine, plan.aggregate, meta, "groupby-agg",
+                          self._split_every)
+        if self._as_index:
+            return out
+        from teem.dataframe.partitionwise import partitionwise
+        is_size = specs == [(None, None, "size")]
+        return partitionwise(_flat_result, out, is_size, meta=_flat_result(meta, is_size), name="reset-index")
+
+
+def _flat_result(out, is_size: bool):
+    """``as_index=False``: the keys as columns (a size Series becomes a 'size' column, as pandas)."""
+    if isinstance(out, pd.Series):
+        out = out.rename("size") if is_size else out
+    return out.reset_index()
 
 
 def _labels(labels: list):
@@ -192,17 +236,16 @@ class DataFrameGroupBy(_GroupBy):
 
     def __init__(self, frame, by, selection: list | None = None, **kwargs):
         super().__init__(frame, by, **kwargs)
-        self._source = frame
         self._selection = selection
 
     @property
     def _columns(self) -> list:
         if self._selection is not None:
             return self._selection
-        return [c for c in self._frame._meta.columns if c not in self._by]
+        return [c for c in self._frame._meta.columns if c not in self._excluded]
 
     def __getitem__(self, key):
-        kw = dict(sort=self._sort, dropna=self._dropna, split_every=self._split_every)
+        kw = self._state()
         if isinstance(key, list):
             return DataFrameGroupBy(self._frame, self._by, selection=key, **kw)
         if key not in self._frame._meta.columns:
@@ -297,11 +340,12 @@ class SeriesGroupBy(_GroupBy):
 
     def __init__(self, frame, by, column: Any = None, **kwargs):
         from teem.dataframe.core import Series
-        if isinstance(frame, Series):
-            raise NotImplementedError("Series.groupby() is not supported; group the DataFrame and select "
-                                      "the column: df.groupby('key').column")
+        self._label = column
+        if isinstance(frame, Series):  # series.groupby(other_series): the values as a hidden column
+            self._label = frame.name
+            column = "__teem_values__"
+            frame = frame.to_frame(column)
         super().__init__(frame, by, **kwargs)
-        self._source = frame
         self._column = column
 
     def _simple(self, func: str, ddof: int = 1):
@@ -310,7 +354,7 @@ class SeriesGroupBy(_GroupBy):
         def call(g):
             g = g[col]
             return getattr(g, func)(ddof=ddof) if func in ("var", "std") else getattr(g, func)()
-        return self._run([(col, col, func)], True, col, None, ddof, call)
+        return self._run([(col, col, func)], True, self._label, None, ddof, call)
 
     def agg(self, arg=None, split_every: int | None = None, **named):
         """Aggregate one column: a name (a Series), a list of names or named aggregations (a DataFrame)."""
@@ -330,7 +374,7 @@ class SeriesGroupBy(_GroupBy):
     aggregate = agg
 
     def size(self):
-        return self._run([(None, None, "size")], True, self._column, None, 1, lambda g: g[self._column].size())
+        return self._run([(None, None, "size")], True, self._label, None, 1, lambda g: g[self._column].size())
 
     def mean(self):
         return self._simple("mean")

@@ -12,7 +12,9 @@ import operator
 from teem.core.task import Ref
 from teem.dataframe.core import _MethodCall, _assign, _astype, _filter, _index_of, _project
 from teem.dataframe.optimize import ALL, register_rule
+from teem.dataframe.indexing import _loc_columns, _loc_labels, _loc_slice
 from teem.dataframe.reductions import _length_chunk
+from teem.dataframe.repartition import _index_range, _split_rows
 
 __all__: list = []
 
@@ -62,7 +64,19 @@ def _astype_rule(task, need):
         yield src.key, need if not isinstance(dtype, dict) else ALL
 
 
+def _loc_columns_rule(task, need):
+    src, columns = task.args
+    if isinstance(columns, (list, str)) or not hasattr(columns, "__iter__"):
+        yield src.key, _as_set(columns)
+    else:
+        yield src.key, ALL
+
+
 register_rule(_project, _project_rule)
+register_rule(_loc_columns, _loc_columns_rule)
+# row selections by position or index: they use the columns that are used
+for _func in (_loc_slice, _loc_labels, _split_rows, _index_range):
+    register_rule(_func, _passthrough_rule)
 register_rule(_filter, _filter_rule)
 register_rule(_assign, _assign_rule)
 register_rule(_length_chunk, _length_rule)

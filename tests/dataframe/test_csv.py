@@ -141,3 +141,18 @@ def test_errors_name_the_fix(tmp_path):
         ddf.read_csv(str(tmp_path / "a.csv"), chunksize=10)
     with pytest.raises(ValueError, match="compression="):
         ddf.read_csv(str(tmp_path / "a.csv"), compression="rar")
+
+
+def test_pushdown_through_loc_and_repartition(files):
+    paths, want = files
+    df = ddf.read_csv(paths["bz2"], encoding="latin1")
+
+    def blocks(collection):
+        keys = collection.__teem_keys__()
+        keys = keys if isinstance(keys, list) else [keys]
+        graph = pushdown(collection.dask, keys)
+        return [t.args[0] for t in graph.values() if t.args and isinstance(t.args[0], CsvBlock)]
+    assert {tuple(b.columns) for b in blocks(df.loc[10:500].v.max())} == {("v",)}
+    assert {tuple(b.columns) for b in blocks(df.repartition(npartitions=6).v.max())} == {("v",)}
+    assert {tuple(b.columns) for b in blocks(df.loc[:, ["id", "v"]].v.sum())} == {("id", "v")}
+    assert df.repartition(npartitions=6).v.max().compute() == want.v.max()

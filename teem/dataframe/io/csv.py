@@ -32,7 +32,7 @@ import pandas as pd
 from teem.core.graph import Graph
 from teem.core.task import Task
 from teem.core.tokenize import tokenize
-from teem.dataframe.io.cache import cache_limit
+from teem.dataframe.io.cache import cache_limit, file_identity, partition_cache
 from teem.dataframe.io.compression import normalize_compression, open_decompressed
 from teem.dataframe.optimize import register_reader
 
@@ -154,15 +154,21 @@ def _parse(block: CsvBlock, columns: list | None) -> pd.DataFrame:
     return df
 
 
+def _in_file_order(block: CsvBlock, columns) -> list | None:
+    if columns is None:
+        return None
+    wanted = set(columns)
+    usecols = block.kwargs.get("usecols")
+    return [c for c in (usecols if usecols is not None and not callable(usecols) else block.names)
+            if c in wanted]
+
+
 def read_block(block: CsvBlock) -> pd.DataFrame:
     """Parse one partition (the function of every read_csv task), through this process's cache."""
-    if block.cache:
-        from teem.dataframe.io.cache import file_identity, partition_cache
-        df = partition_cache(block.cache).get_or_parse(
-            block.path, lambda: file_identity(block.fs, block.path), (block.start, block.length, block.token),
-            block.columns, lambda columns: _parse(block, columns))
-    else:
-        df = _parse(block, block.columns)
+    cache = partition_cache(block.cache)  # a limit of 0 empties it and parses directly
+    df = cache.get_or_parse(block.path, lambda: file_identity(block.fs, block.path),
+                            (block.start, block.length, block.compression, block.token), block.columns,
+                            lambda columns: _parse(block, _in_file_order(block, columns)))
     if block.path_column is not None:
         codes = np.full(len(df), block.path_categories.index(block.path), dtype=np.int32)
         df[block.path_column] = pd.Categorical.from_codes(codes, categories=block.path_categories)
@@ -258,7 +264,7 @@ def read_csv(urlpath, blocksize: Any = "default", compression: str | None = "inf
     infos = [fs.info(p) for p in paths]
     identity = [(p, i.get("size"), i.get("mtime", i.get("LastModified"))) for p, i in zip(paths, infos)]
     name = "read-csv-" + tokenize(identity, compression, blocksize, include_path_column, kwargs)
-    options = tokenize("csv", compression, kwargs, names)
+    options = tokenize("csv", kwargs, names)  # with the block's own compression: the cache key
     cache = cache_limit()
     layer = {}
     n = 0

@@ -1,0 +1,144 @@
+"""The parsed-partition cache: hits across computes, column subsets, stale files, limits, no mutation."""
+
+import os
+import time
+
+import numpy as np
+import pandas as pd
+import pandas.testing as pdt
+import pytest
+
+import teem
+import teem.dataframe as ddf
+from teem.dataframe.io.cache import PartitionCache, cache_limit, frame_nbytes, partition_cache
+
+
+def _frame(i: int, n: int = 200) -> pd.DataFrame:
+    rng = np.random.default_rng(i)
+    return pd.DataFrame({"id": np.arange(i * n, (i + 1) * n), "v": rng.normal(size=n).round(3),
+                         "k": rng.choice(["a", "b"], n)})
+
+
+@pytest.fixture
+def csvs(tmp_path):
+    for i in range(3):
+        (tmp_path / f"p{i}.csv.gz").write_bytes(__import__("gzip").compress(_frame(i).to_csv(index=False).encode()))
+    return str(tmp_path / "*.csv.gz"), pd.concat([_frame(i) for i in range(3)], ignore_index=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    partition_cache().clear()
+    with teem.config.set({"dataframe.cache-size": "64MiB"}):
+        yield partition_cache()
+    partition_cache().clear()
+
+
+def test_second_compute_and_column_subsets_are_hits(csvs, fresh_cache):
+    path, want = csvs
+    df = ddf.read_csv(path)
+    pdt.assert_frame_equal(df.compute(scheduler="sync").reset_index(drop=True), want)
+    assert (fresh_cache.hits, fresh_cache.misses, len(fresh_cache)) == (0, 3, 3)
+    assert df.v.max().compute(scheduler="threads") == want.v.max()  # a subset of the cached frames
+    got = df[df.k == "a"].groupby("k").v.sum().compute(scheduler="sync")
+    pdt.assert_series_equal(got, want[want.k == "a"].groupby("k").v.sum())
+    assert (fresh_cache.hits, fresh_cache.misses) == (6, 3)
+
+
+def test_narrow_reads_widen_when_new_columns_come(csvs, fresh_cache):
+    path, want = csvs
+    df = ddf.read_csv(path)
+    assert df.v.max().compute(scheduler="sync") == want.v.max()
+    assert fresh_cache.misses == 3
+    assert df.id.sum().compute(scheduler="sync") == want.id.sum()  # new column: parsed with v
+    assert fresh_cache.misses == 6 and len(fresh_cache) == 3       # the narrow entries were replaced
+    assert {k[1] for k in fresh_cache._entries} == {frozenset({"id", "v"})}
+    assert (df.v + df.id).sum().compute(scheduler="sync") == (want.v + want.id).sum()
+    assert fresh_cache.hits == 3
+    pdt.assert_frame_equal(df.compute(scheduler="sync").reset_index(drop=True), want)
+    assert df.k.nunique().compute(scheduler="sync") == 2
+    assert (fresh_cache.hits, fresh_cache.misses) == (6, 9)
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads", "processes"])
+def test_changed_file_is_never_served_stale(tmp_path, scheduler):
+    path = tmp_path / "a.csv"
+    path.write_text("x,y\n1,2\n3,4\n")
+    df = ddf.read_csv(str(path))
+    assert df.x.sum().compute(scheduler=scheduler) == 4
+    assert df.x.sum().compute(scheduler=scheduler) == 4
+    path.write_text("x,y\n5,2\n7,4\n")  # same size, new content
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert df.x.sum().compute(scheduler=scheduler) == 12  # the graph built before the change, re-read
+    assert ddf.read_csv(str(path)).x.sum().compute(scheduler=scheduler) == 12
+
+
+def test_results_and_partitions_never_mutate_the_cache(csvs, fresh_cache):
+    path, want = csvs
+    df = ddf.read_csv(path)
+    first = df.compute(scheduler="sync")
+    first.loc[first.index[0], "v"] = 1e9
+    first["new"] = 1
+
+    def scribble(part):
+        part.iloc[0, 1] = -1e9  # in place: the cached frame must not see it
+        part["w"] = 0
+        return part
+    df.map_partitions(scribble).compute(scheduler="sync")
+    df.assign(w=df.v * 2).compute(scheduler="threads")
+    again = df.compute(scheduler="sync")
+    assert fresh_cache.hits >= 6
+    pdt.assert_frame_equal(again.reset_index(drop=True), want)
+
+
+def test_limit_evicts_least_recently_used_and_zero_disables(csvs):
+    path, want = csvs
+    one = frame_nbytes(_frame(0))
+    with teem.config.set({"dataframe.cache-size": int(one * 2.5)}):
+        df = ddf.read_csv(path)
+        pdt.assert_frame_equal(df.compute(scheduler="sync").reset_index(drop=True), want)
+        cache = partition_cache()
+        assert len(cache) == 2 and cache.nbytes <= one * 2.5
+        assert sorted(os.path.basename(k[0][0]) for k in cache._entries) == ["p1.csv.gz", "p2.csv.gz"]
+    with teem.config.set({"dataframe.cache-size": 0}):
+        df = ddf.read_csv(path)
+        assert df.id.sum().compute(scheduler="sync") == want.id.sum()
+        assert len(partition_cache()) == 0 and partition_cache().hits == 0
+
+
+def test_cache_limit_forms_and_errors():
+    assert cache_limit(0) == 0 and cache_limit(False) == 0
+    assert cache_limit("2 MiB") == 2 * 2**20 and cache_limit(1000) == 1000
+    assert 0 < cache_limit(0.1) < cache_limit(0.5)
+    with teem.config.set({"dataframe.cache-size": "1kB"}):
+        assert cache_limit() == 1000
+    with pytest.raises(ValueError, match="fraction of memory"):
+        cache_limit("lots")
+
+
+def test_cache_object_directly():
+    cache = PartitionCache(10**6)
+    calls = []
+
+    def parse(columns):
+        calls.append(columns)
+        frame = pd.DataFrame({"a": [1, 2], "b": [3.0, 4.0], "c": ["x", "y"]})
+        return frame if columns is None else frame[[c for c in frame.columns if c in columns]]
+    ident = [(1, 1)]
+    got = cache.get_or_parse("f", lambda: ident[0], (0, None, "t"), ["b"], parse)
+    assert list(got.columns) == ["b"] and calls == [["b"]]
+    got = cache.get_or_parse("f", lambda: ident[0], (0, None, "t"), ["a", "c"], parse)
+    assert list(got.columns) == ["a", "c"] and sorted(calls[1]) == ["a", "b", "c"]  # widened
+    assert len(cache) == 1
+    assert list(cache.get_or_parse("f", lambda: ident[0], (0, None, "t"), ["b"], parse).columns) == ["b"]
+    assert len(calls) == 2
+    ident[0] = (1, 2)  # the file changed
+    cache.get_or_parse("f", lambda: ident[0], (0, None, "t"), ["b"], parse)
+    assert len(calls) == 3 and len(cache) == 1
+
+    def changing(columns):  # the file changes while it is read: the result is not kept
+        ident[0] = (time.time_ns(), 0)
+        return parse(columns)
+    cache.get_or_parse("g", lambda: ident[0], (0, None, "t"), None, changing)
+    assert not any(k[0][0] == "g" for k in cache._entries)
