@@ -32,6 +32,7 @@ import ipaddress
 import itertools
 import logging
 import ssl
+import weakref
 from typing import Any, Callable
 
 from teem.core.errors import SerializationError
@@ -53,6 +54,46 @@ class CommClosedError(ConnectionError):
 
 
 _SHARED = shm.SharedMemory()
+
+
+class _Outbox:
+    """The connections of one event loop with messages queued, flushed together.
+
+    Messages a callback queues leave when that callback's input has been handled: at the end
+    of the read that caused them (``Comm.buffer_updated`` flushes), or, for sends from
+    anywhere else (timers, tasks), in the loop's next turn. Within one read every message
+    to the same peer leaves in one write, and nothing waits for another turn of the loop.
+    """
+
+    __slots__ = ("loop", "comms", "scheduled")
+
+    def __init__(self, loop):
+        self.loop = loop
+        self.comms: list = []
+        self.scheduled = False
+
+    def add(self, comm: "Comm") -> None:
+        self.comms.append(comm)
+        if not self.scheduled:
+            self.scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self.scheduled = False
+        while self.comms:  # (flushing can queue more: a failed write's error reply)
+            comms, self.comms = self.comms, []
+            for comm in comms:
+                comm._flush()
+
+
+_OUTBOXES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _outbox(loop) -> _Outbox:
+    box = _OUTBOXES.get(loop)
+    if box is None:
+        box = _OUTBOXES[loop] = _Outbox(loop)
+    return box
 
 
 def _same_machine(transport) -> bool:
@@ -114,6 +155,7 @@ class Comm(asyncio.BufferedProtocol):
         self._outgoing: list = []
         self._outgoing_small = True  # no message queued now holds a large buffer
         self._loop = asyncio.get_running_loop()
+        self._outbox = _outbox(self._loop)
         self.ready: asyncio.Future = self._loop.create_future()  # set when authenticated
         self._pending: dict[int, asyncio.Future] = {}
         self._request_ids = itertools.count(1)
@@ -155,6 +197,8 @@ class Comm(asyncio.BufferedProtocol):
         except (ProtocolError, SerializationError) as exc:
             logger.warning("dropping connection from %s: %s", self.peer, exc)
             self._fail(exc)
+        if self._outbox.comms:  # the answers to what just arrived leave now
+            self._outbox.flush()
 
     def data_received(self, data: bytes) -> None:
         if self._decoder is None:
@@ -224,7 +268,7 @@ class Comm(asyncio.BufferedProtocol):
         if self.closed:
             raise CommClosedError(f"connection to {self.peer} is closed")
         if not self._outgoing:
-            self._loop.call_soon(self._flush)
+            self._outbox.add(self)
             self._outgoing_small = small
         elif not small:
             self._outgoing_small = False

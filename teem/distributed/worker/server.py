@@ -481,6 +481,8 @@ class Worker:
         self._apply(self.state.handle(*events))
         if self._inline and not self._draining:
             self._drain()
+        elif self._finished:  # reported now, with whatever else this input caused
+            self._send_finished()
 
     def _apply(self, instructions: list) -> None:
         send = self._send
@@ -557,6 +559,8 @@ class Worker:
                     break
         finally:
             self._draining = False
+        if self._finished:
+            self._send_finished()
 
     def _small_result(self, key) -> list | None:
         """A small result's frames, to travel with its task-finished entry (no fetch needed)."""
