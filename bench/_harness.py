@@ -50,7 +50,7 @@ def best_of(lib: str, code: str, timeout: float, repeat: int) -> dict:
 
 
 def compare(name: str, code: str, libs=("teem", "dask"), timeout: float = 3600, unit_count=None,
-            repeat: int = 1) -> dict:
+            repeat: int = 1, show_check: bool = False) -> dict:
     """Run ``code`` with each library (best of ``repeat`` runs each) and print one comparable line."""
     results = {lib: best_of(lib, code, timeout, repeat) for lib in libs}
     parts = []
@@ -59,7 +59,8 @@ def compare(name: str, code: str, libs=("teem", "dask"), timeout: float = 3600, 
             parts.append(f"{lib}: ERROR {r['error']}")
             continue
         per = f" ({r['seconds'] / unit_count * 1e6:.2f} us/task)" if unit_count else ""
-        parts.append(f"{lib} {r['seconds']:.3f} s{per} peak {r['peak_rss'] / 2**20:.0f} MiB")
+        check = f" ({r['check'].strip(chr(39))})" if show_check else ""
+        parts.append(f"{lib} {r['seconds']:.3f} s{per}{check} peak {r['peak_rss'] / 2**20:.0f} MiB")
     t, d = results.get("teem", {}), results.get("dask", {})
     ratio = ""
     if "seconds" in t and "seconds" in d:

@@ -63,7 +63,10 @@ _CLUSTER_OPTIONS = frozenset({
     "dashboard_address", "diagnostics_port", "host", "scheduler_port", "silence_logs", "worker_class",
     "protocol", "interface",
 })
+# Calls per update-graph message of map(): the first messages small, so that workers start
+# while the rest of a long map is still being prepared, then up to _MAP_BATCH.
 _MAP_BATCH = 10_000
+_MAP_FIRST_BATCH = 256
 # Releases of dropped futures: sent with the next message, after RELEASE_SECONDS at the latest,
 # or at once when RELEASE_BATCH of them wait.
 RELEASE_SECONDS = 0.05
@@ -419,13 +422,14 @@ class Client:
         futures: list = []
         kw_deps: list = []
         packed_kwargs = {k: pack_futures(v, _is_future, kw_deps) for k, v in kwargs.items()} if kwargs else None
-        for start in range(0, len(calls), batch):
+        bounds = _batches(len(calls), batch, None if batch_size else _MAP_FIRST_BATCH)
+        for start, stop in bounds:
             tasks = []
             wanted = []
             small = True
             with self._lock:
                 fid = None
-                for i in range(start, min(start + batch, len(calls))):
+                for i in range(start, stop):
                     k = keys[i]
                     existing = self._futures.get(k)
                     if existing is not None:
@@ -825,6 +829,16 @@ def _is_future(obj) -> bool:
 
 
 
+
+
+def _batches(n: int, batch: int, first: int | None) -> list:
+    """``(start, stop)`` ranges of at most ``batch`` calls; growing x4 from ``first`` if given."""
+    out, start, size = [], 0, min(first or batch, batch)
+    while start < n:
+        out.append((start, min(start + size, n)))
+        start += size
+        size = min(size * 4, batch)
+    return out
 
 
 def _call_logged(fn, future) -> None:
