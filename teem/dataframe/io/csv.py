@@ -33,7 +33,7 @@ from teem.core.graph import Graph
 from teem.core.task import Task
 from teem.core.tokenize import tokenize
 from teem.dataframe.io.cache import cache_limit, file_identity, partition_cache
-from teem.dataframe.io.compression import normalize_compression, open_decompressed
+from teem.io.compression import normalize_compression, open_decompressed
 from teem.dataframe.optimize import register_reader
 
 __all__ = ["read_csv", "CsvBlock", "read_block"]

@@ -17,7 +17,7 @@ import pandas as pd
 from teem.core.graph import Graph
 from teem.core.task import Task
 from teem.core.tokenize import tokenize
-from teem.dataframe.io.compression import normalize_compression, open_decompressed
+from teem.io.compression import normalize_compression, open_decompressed
 from teem.dataframe.io.csv import _block_bytes, _sample
 
 __all__ = ["read_json", "JsonBlock", "read_json_block"]
