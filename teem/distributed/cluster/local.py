@@ -15,18 +15,16 @@ their environment, not their command line.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import weakref
 from typing import Any
 
-from teem.core.sizes import cpu_count, format_bytes, parse_memory_limit
+from teem.core.sizes import cpu_count, parse_memory_limit
+from teem.distributed.cluster.base import Cluster
 from teem.distributed.cluster.scheduler_handle import SchedulerHandle, SchedulerProcess
 from teem.distributed.loop import LoopThread
 from teem.distributed.security import Security, new_secret
@@ -51,7 +49,7 @@ def _default_shape(processes: bool, n_workers: int | None, threads_per_worker: i
     return n_workers, threads_per_worker
 
 
-class LocalCluster:
+class LocalCluster(Cluster):
     """A scheduler and ``n_workers`` workers on this machine.
 
     Parameters
@@ -129,12 +127,7 @@ class LocalCluster:
             self.close()
             raise
         self.status = "running"
-        # A script that ends without close() must not leave worker processes behind.
-        atexit.register(_close_at_exit, weakref.ref(self))
-
-    @property
-    def scheduler_address(self) -> str:
-        return self.scheduler.address
+        self._close_at_exit()  # a script that ends without close() leaves no process behind
 
     def _start_scheduler(self, port: int, options: dict, timeout: float) -> None:
         if self.processes:
@@ -212,17 +205,11 @@ class LocalCluster:
             else:
                 self._loop.run(worker.close("retired"), 10)
 
-    def wait_for_workers(self, n_workers: int, timeout: float | None = None) -> None:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while len(self.scheduler.workers) < n_workers:
-            dead = [n for n, p in self._workers.items() if self.processes and p.poll() is not None]
-            if dead:
-                raise RuntimeError(f"worker process(es) {dead} of {self.name} exited during start-up "
-                                   "(see their output above)")
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"only {len(self.scheduler.workers)} of {n_workers} workers joined "
-                                   f"{self.scheduler_address} within {timeout} s")
-            time.sleep(0.02)
+    def _check_start(self) -> None:
+        dead = [n for n, p in self._workers.items() if self.processes and p.poll() is not None]
+        if dead:
+            raise RuntimeError(f"worker process(es) {dead} of {self.name} exited during start-up "
+                               "(see their output above)")
 
     # ------------------------------------------------------------------ closing
 
@@ -261,45 +248,6 @@ class LocalCluster:
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
         self.status = "closed"
-
-    def __enter__(self) -> "LocalCluster":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "status", "closed") == "running":
-            try:
-                self.close(timeout=2)
-            except Exception:
-                pass
-
-    # ------------------------------------------------------------------ display
-
-    def _summary(self) -> tuple[int, int, int]:
-        try:
-            workers = self.scheduler.workers.values() if self.status == "running" else ()
-        except Exception:  # the scheduler is gone: nothing to show
-            workers = ()
-        return (len(workers), sum(w["nthreads"] for w in workers),
-                sum(w.get("memory_limit") or 0 for w in workers))
-
-    def __repr__(self) -> str:
-        n, cores, memory = self._summary()
-        return (f"{type(self).__name__}({self.scheduler_address!r}, workers={n}, threads={cores}, "
-                f"memory={format_bytes(memory)})")
-
-    def _repr_html_(self) -> str:
-        n, cores, memory = self._summary()
-        return (f"<div><b>{type(self).__name__}</b> {self.name}<br>Scheduler: {self.scheduler_address}<br>"
-                f"Workers: {n}, Cores: {cores}, Memory: {format_bytes(memory)}</div>")
-
-
-def _close_at_exit(cluster_ref) -> None:
-    cluster = cluster_ref()
-    if cluster is not None and cluster.status == "running":
-        cluster.close(timeout=5)
 
 
 def _log_level(silence_logs: Any) -> str:
