@@ -118,7 +118,8 @@ class Client:
     ----------
     address:
         ``'tcp://host:port'`` of a scheduler, or a cluster object (``LocalCluster``,
-        ``SLURMCluster``, ...). None (and no ``scheduler_file``): start a
+        ``SLURMCluster``, ...). None: the config's ``scheduler-address`` if set (as
+        ``teem.mpi.initialize()`` does), else (and no ``scheduler_file``) start a
         :class:`~teem.distributed.LocalCluster` of this machine, taking the cluster
         options among ``**kwargs`` (``n_workers``, ``threads_per_worker``, ``processes``,
         ``memory_limit``, ...).
@@ -187,6 +188,10 @@ class Client:
             address = info["address"]
             if security is None:
                 security = Security(secret=info.get("secret"), **info.get("security", {}))
+            self._warn_unused(kwargs)
+        elif address is None and config.get("scheduler-address", None):
+            # A launcher set the default scheduler (teem.mpi.initialize, as Dask-MPI does)
+            address = config.get("scheduler-address")
             self._warn_unused(kwargs)
         elif address is None:
             from teem.distributed.cluster.local import LocalCluster
