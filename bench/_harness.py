@@ -42,6 +42,23 @@ def run_case(lib: str, code: str, timeout: float = 3600) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def best_of_interleaved(runs: dict, timeout: float, repeat: int) -> dict:
+    """``{label: (lib, code)}`` run round-robin ``repeat`` times; the fastest run of each.
+
+    On a shared machine the speed drifts over minutes: running A A A B B B lets the drift
+    decide a 5% comparison, running A B A B A B does not.
+    """
+    results: dict = {label: [] for label in runs}
+    for _ in range(repeat):
+        for label, (lib, code) in runs.items():
+            results[label].append(run_case(lib, code, timeout))
+    out = {}
+    for label, rs in results.items():
+        ok = [r for r in rs if "error" not in r]
+        out[label] = min(ok, key=lambda r: r["seconds"]) if ok else rs[0]
+    return out
+
+
 def best_of(lib: str, code: str, timeout: float, repeat: int) -> dict:
     """The fastest of ``repeat`` fresh runs: shared machines are noisy, and noise only adds."""
     runs = [run_case(lib, code, timeout) for _ in range(repeat)]
