@@ -240,3 +240,20 @@ def test_retire_workers_by_count_and_egg_upload(tmp_path):
             time.sleep(0.1)
         assert list(c.scheduler_info()["workers"]) != retired
         assert c.submit(inc, 41).result(timeout=60) == 42
+
+
+def test_retiring_a_worker_moves_the_data_only_it_holds(tmp_path):
+    counter = str(tmp_path / "calls")
+    with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, Client(cluster) as c:
+        scattered = c.scatter(list(range(10)))
+        computed = c.map(count_call, [counter] * 4, pure=False)
+        c.gather(computed)
+        holders = {a for hs in c.who_has([*scattered, *computed]).values() for a in hs}
+        assert len(holders) == 2  # spread over both workers
+        leaving = sorted(holders)[0]
+        assert list(c.retire_workers([leaving])) == [leaving]
+        assert leaving not in c.scheduler_info()["workers"]
+        assert c.gather(scattered) == list(range(10))  # scattered data cannot be recomputed: moved
+        assert sorted(c.gather(computed)) == [1, 2, 3, 4]
+        with open(counter) as f:
+            assert len(f.readlines()) == 4  # moved, not recomputed

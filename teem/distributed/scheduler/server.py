@@ -515,7 +515,7 @@ class Scheduler:
         addresses = list(self.workers)
         return dict(zip(addresses, await asyncio.gather(*(one(a) for a in addresses))))
 
-    def _retire_workers(self, comm: Comm, msg: dict) -> list:
+    async def _retire_workers(self, comm: Comm, msg: dict) -> list:
         targets = list(msg.get("workers") or ())
         n = msg.get("n")
         if n is not None:  # the least loaded first
@@ -526,9 +526,41 @@ class Scheduler:
         targets = [by_name.get(t, t) for t in targets]
         retired = [a for a in targets if a in self.workers]
         if retired:
+            await self._move_unique_data(retired)
             now = time.monotonic()
             self._apply(self.state.handle(*(ev.RetireWorker(a, now) for a in retired)))
         return retired
+
+    async def _move_unique_data(self, leaving: list) -> None:
+        """Copy the values that only ``leaving`` workers hold to workers that stay (as Dask does).
+
+        Retiring is graceful: scattered data cannot be recomputed, and computed results need not
+        be. Values pass through the scheduler (between processes of one machine, as shared-memory
+        links: no copy). A value that cannot be fetched stays where it is and is lost with its
+        worker, as if the worker had died.
+        """
+        staying = [a for a in self.workers if a not in leaving]
+        if not staying:
+            return
+        gone = set(leaving)
+        for address in leaving:
+            ws = self.state.workers.get(address)
+            if ws is None:
+                continue
+            keys = [ts.key for ts in ws.has_what if ts.who_has and gone.issuperset(ts.who_has)]
+            if not keys:
+                continue
+            try:
+                data = await self._pool.request(address, {"op": "get-data", "keys": keys})
+                target = min(staying, key=lambda a: self.state.workers[a].nbytes
+                             if a in self.state.workers else 0)
+                nbytes = await self.workers[target].request({"op": "put-data", "data": data})
+            except (OSError, CommClosedError, KeyError) as exc:
+                logger.warning("could not move data off retiring worker %s: %r", address, exc)
+                continue
+            moved = tuple(nbytes)
+            self._apply(self.state.handle(ev.AddReplicas(target, moved, tuple(nbytes[k] for k in moved),
+                                                         time.monotonic())))
 
     async def _restart(self, comm: Comm, msg: dict) -> int:
         timeout = float(msg.get("timeout") or 60)
