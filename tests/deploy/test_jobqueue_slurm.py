@@ -162,3 +162,7 @@ def test_seed_003_session(no_jobs_left, tmp_path, capsys):
             time.sleep(0.1)
         assert len(cluster.jobs) == 1
         assert abs(calc_pi_mc(8e6, 1e6).compute() - np.pi) < 0.01
+        adaptive = cluster.adaptive
+        cluster.scale(jobs=2)  # a manual scale ends adaptive scaling, as in Dask
+        assert cluster.adaptive is None and not adaptive._thread.is_alive()
+        assert len(cluster.jobs) == 2

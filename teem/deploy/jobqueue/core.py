@@ -334,9 +334,14 @@ class JobQueueCluster(Cluster):
         """Run enough whole jobs for ``n`` workers (or ``jobs`` jobs, ``cores`` cores, ``memory``).
 
         Scaling down drops jobs that have not started first, then the newest running jobs
-        (their workers retire together, then the job is cancelled).
+        (their workers retire together, then the job is cancelled). A manual scale ends
+        adaptive scaling started by :meth:`adapt`, as in Dask.
         """
-        self.scale_jobs(self._jobs_for(n, jobs, cores, memory))
+        target = self._jobs_for(n, jobs, cores, memory)
+        if self.adaptive is not None:
+            self.adaptive.stop()
+            self.adaptive = None
+        self.scale_jobs(target)
 
     def scale_jobs(self, target: int) -> None:
         """Submit or cancel jobs until ``target`` jobs are submitted or running."""
