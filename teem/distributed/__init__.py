@@ -10,7 +10,7 @@ import importlib as _importlib
 __all__ = [
     "Client", "Future", "LocalCluster", "Security", "wait", "as_completed", "default_client",
     "get_client", "KilledWorker", "FutureCancelledError", "FIRST_COMPLETED", "ALL_COMPLETED",
-    "FIRST_EXCEPTION", "SSHCluster",
+    "FIRST_EXCEPTION", "SSHCluster", "progress", "futures_of",
 ]
 
 _WHERE = {
@@ -20,6 +20,7 @@ _WHERE = {
     "as_completed": "teem.distributed.client.future", "FIRST_COMPLETED": "teem.distributed.client.future",
     "ALL_COMPLETED": "teem.distributed.client.future", "FIRST_EXCEPTION": "teem.distributed.client.future",
     "LocalCluster": "teem.distributed.cluster.local",
+    "progress": "teem.distributed.progressbar", "futures_of": "teem.distributed.progressbar",
     "SSHCluster": "teem.deploy.ssh",
     "Security": "teem.distributed.security",
     "KilledWorker": "teem.distributed.errors", "FutureCancelledError": "teem.distributed.errors",
