@@ -217,6 +217,20 @@ class _GroupBy:
         is_size = specs == [(None, None, "size")]
         return partitionwise(_flat_result, out, is_size, meta=_flat_result(meta, is_size), name="reset-index")
 
+    # Aggregations spelled the same for a frame's and a column's groups.
+
+    def count(self):
+        return self._simple("count")
+
+    def first(self):
+        return self._simple("first")
+
+    def last(self):
+        return self._simple("last")
+
+    def nunique(self):
+        return self._simple("nunique")
+
 
 def _flat_result(out, is_size: bool):
     """``as_index=False``: the keys as columns (a size Series becomes a 'size' column, as pandas)."""
@@ -316,8 +330,6 @@ class DataFrameGroupBy(_GroupBy):
     def std(self, ddof: int = 1, numeric_only: bool = False):
         return self._simple("std", numeric_only, ddof)
 
-    def count(self):
-        return self._simple("count")
 
     def min(self, numeric_only: bool = False):
         return self._simple("min", numeric_only)
@@ -325,14 +337,6 @@ class DataFrameGroupBy(_GroupBy):
     def max(self, numeric_only: bool = False):
         return self._simple("max", numeric_only)
 
-    def first(self):
-        return self._simple("first")
-
-    def last(self):
-        return self._simple("last")
-
-    def nunique(self):
-        return self._simple("nunique")
 
 
 class SeriesGroupBy(_GroupBy):
@@ -388,8 +392,6 @@ class SeriesGroupBy(_GroupBy):
     def std(self, ddof: int = 1):
         return self._simple("std", ddof)
 
-    def count(self):
-        return self._simple("count")
 
     def min(self):
         return self._simple("min")
@@ -397,14 +399,6 @@ class SeriesGroupBy(_GroupBy):
     def max(self):
         return self._simple("max")
 
-    def first(self):
-        return self._simple("first")
-
-    def last(self):
-        return self._simple("last")
-
-    def nunique(self):
-        return self._simple("nunique")
 
 
 def _chunk_rule(task, need):
