@@ -23,6 +23,7 @@ import numpy as np
 
 from teem.core.base import compute, persist
 from teem.core.graph import Graph
+from teem.core.operators import install_operators
 from teem.core.sizes import format_bytes
 from teem.core.task import Ref, Task
 from teem.array.chunks import check_known, has_unknown
@@ -420,15 +421,7 @@ def _unary_method(op):
     return method
 
 
-for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor",
-              "lshift", "rshift"):
-    _op = getattr(operator, _name + "_" if _name in ("and", "or") else _name)
-    setattr(Array, f"__{_name}__", _binary_method(_op))
-    setattr(Array, f"__r{_name}__", _binary_method(_op, reflected=True))
-for _name in ("lt", "le", "eq", "ne", "gt", "ge"):
-    setattr(Array, f"__{_name}__", _binary_method(getattr(operator, _name)))
-for _name in ("neg", "pos", "abs", "invert"):
-    setattr(Array, f"__{_name}__", _unary_method(getattr(operator, _name)))
+install_operators(Array, _binary_method, _unary_method)
 Array.__hash__ = lambda self: hash(self._name)
 
 

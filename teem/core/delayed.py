@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 from teem.core.base import compute, is_teem_collection, persist
 from teem.core.graph import Graph, iter_keys
+from teem.core.operators import ARITHMETIC, COMPARISONS, install_operators
 from teem.core.task import DataNode, Packed, Ref, RefSeq, Task, funcname, identity
 from teem.core.tokenize import tokenize
 
@@ -414,15 +415,8 @@ def _unary(op: Callable):
     return method
 
 
-for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul",
-              "and", "or", "xor", "lshift", "rshift"):
-    _op = getattr(operator, _name + "_" if _name in ("and", "or") else _name)
-    setattr(Delayed, f"__{_name}__", _binary(_op))
-    setattr(Delayed, f"__r{_name}__", _binary(_op, reflected=True))
-for _name in ("lt", "le", "eq", "ne", "gt", "ge", "getitem"):
-    setattr(Delayed, f"__{_name}__", _binary(getattr(operator, _name)))
-for _name in ("neg", "pos", "abs", "invert"):
-    setattr(Delayed, f"__{_name}__", _unary(getattr(operator, _name)))
+install_operators(Delayed, _binary, _unary, arithmetic=(*ARITHMETIC, "matmul"),
+                  comparisons=(*COMPARISONS, "getitem"))
 Delayed.__divmod__ = _binary(divmod)
 Delayed.__rdivmod__ = _binary(divmod, reflected=True)
 Delayed.__hash__ = lambda self: hash(self.key)  # __eq__ above would otherwise unset it

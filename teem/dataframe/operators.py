@@ -14,6 +14,7 @@ import operator
 
 import pandas as pd
 
+from teem.core.operators import ARITHMETIC, install_operators
 from teem.dataframe.core import DataFrame, Frame, Index, Scalar, Series, _method, scalar_op
 from teem.dataframe.partitionwise import partitionwise
 
@@ -42,15 +43,7 @@ def _unary(op):
 
 
 for _cls in (Frame, Scalar):
-    for _op_name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and_", "or_", "xor"):
-        _op = getattr(operator, _op_name)
-        _short = _op_name.rstrip("_")
-        setattr(_cls, f"__{_short}__", _binary(_op))
-        setattr(_cls, f"__r{_short}__", _binary(_op, reflected=True))
-    for _op_name in ("lt", "le", "eq", "ne", "gt", "ge"):
-        setattr(_cls, f"__{_op_name}__", _binary(getattr(operator, _op_name)))
-    for _op_name in ("neg", "pos", "abs", "invert"):
-        setattr(_cls, f"__{_op_name}__", _unary(getattr(operator, _op_name)))
+    install_operators(_cls, _binary, _unary, arithmetic=ARITHMETIC[:-2])  # (no shifts in pandas)
     _cls.__hash__ = lambda self: hash(self._name)
 
 
