@@ -27,7 +27,7 @@ from functools import partial
 from operator import itemgetter
 from typing import Any, Callable
 
-from teem.core.graph import Graph
+from teem.core.graph import Graph, combine_levels
 from teem.core.task import Ref, RefSeq, Task, funcname
 from teem.core.tokenize import tokenize
 from teem.bag import partition as P
@@ -107,17 +107,9 @@ def reduction(bag: Bag, perpartition: Callable, aggregate: Callable, split_every
         else:
             layer[key] = Task(key, apply_partition, (empty_safe, perpartition, Ref(src)), None, (src,))
     keys = [(part_name, i) for i in range(bag.npartitions)]
-    level = 0
-    while len(keys) > split_every:
-        level += 1
-        level_name = f"{name or funcname(aggregate)}-combine{level}-{token}"
-        new_keys = []
-        for j in range(0, len(keys), split_every):
-            group = tuple(keys[j:j + split_every])
-            key = (level_name, j // split_every)
-            layer[key] = Task(key, combine_step, (aggregate, RefSeq(list, group)), None, group)
-            new_keys.append(key)
-        keys = new_keys
+    prefix = name or funcname(aggregate)
+    keys = combine_levels(layer, keys, split_every, lambda level: f"{prefix}-combine{level}-{token}",
+                          combine_step, aggregate)
     out_name = f"{name or funcname(aggregate)}-aggregate-{token}"
     key = (out_name, 0)
     group = tuple(keys)

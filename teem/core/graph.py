@@ -10,11 +10,11 @@ linear, where merging dicts at every step would be quadratic.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from teem.core.task import DataNode, Key, Packed, Ref, Task, identity, is_key
+from teem.core.task import DataNode, Key, Packed, Ref, RefSeq, Task, identity, is_key
 
-__all__ = ["Graph", "from_legacy"]
+__all__ = ["Graph", "from_legacy", "combine_levels"]
 
 
 class Graph:
@@ -137,3 +137,25 @@ def iter_keys(keys: Any) -> Iterator[Key]:
             yield from iter_keys(k)
     else:
         yield keys
+
+
+def combine_levels(layer: dict, keys: list, split_every: int, level_name: Callable[[int], str],
+                   step: Callable, combine: Callable) -> list:
+    """Add to ``layer`` the levels of a reduction tree; return the keys of the last level.
+
+    While more than ``split_every`` keys remain, each group of ``split_every`` becomes one task
+    ``step(combine, [values...])`` named ``(level_name(depth), i)``: memory and the width of
+    each task stay bounded however many partitions there are.
+    """
+    depth = 0
+    while len(keys) > split_every:
+        depth += 1
+        name = level_name(depth)
+        new_keys = []
+        for j in range(0, len(keys), split_every):
+            group = tuple(keys[j:j + split_every])
+            key = (name, j // split_every)
+            layer[key] = Task(key, step, (combine, RefSeq(list, group)), None, group)
+            new_keys.append(key)
+        keys = new_keys
+    return keys

@@ -26,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from teem.core.graph import Graph
+from teem.core.graph import Graph, combine_levels
 from teem.core.task import Ref, RefSeq, Task
 from teem.core.tokenize import tokenize
 from teem.dataframe.meta import MetaInferenceError, empty_like, is_pandas, nonempty
@@ -62,17 +62,8 @@ def tree_reduce(frame, chunk: Callable, combine: Callable, aggregate: Callable, 
         key, src = (level, i), (frame._name, i)
         layer[key] = Task(key, chunk, (Ref(src),), None, (src,))
         keys.append(key)
-    depth = 0
-    while len(keys) > split_every:
-        depth += 1
-        level = f"{name}-combine{depth}-{token}"
-        new_keys = []
-        for j in range(0, len(keys), split_every):
-            group = tuple(keys[j:j + split_every])
-            key = (level, j // split_every)
-            layer[key] = Task(key, _combine_step, (combine, RefSeq(list, group)), None, group)
-            new_keys.append(key)
-        keys = new_keys
+    keys = combine_levels(layer, keys, split_every, lambda depth: f"{name}-combine{depth}-{token}",
+                          _combine_step, combine)
     out_name = f"{name}-{token}"
     key = (out_name, 0)
     layer[key] = Task(key, _aggregate_step, (combine, aggregate, RefSeq(list, tuple(keys))), None,
