@@ -106,10 +106,10 @@ def _garbage(rng: random.Random) -> bytes:
     return b""  # connect and hang up
 
 
-def test_fuzz_garbage_and_unauthenticated_connections_do_not_harm_the_scheduler(scheduler):
-    host, port = scheduler.address.rsplit("//", 1)[1].rsplit(":", 1)
-    rng = random.Random(7)
-    for _ in range(2000):
+def send_garbage(address: str, count: int, rng: random.Random) -> None:
+    """``count`` connections to ``address``, each sending garbage (or nothing) and hanging up."""
+    host, port = address.rsplit("//", 1)[1].rsplit(":", 1)
+    for _ in range(count):
         with socket.create_connection((host, int(port)), timeout=5) as s:
             payload = _garbage(rng)
             if payload:
@@ -117,6 +117,10 @@ def test_fuzz_garbage_and_unauthenticated_connections_do_not_harm_the_scheduler(
                     s.sendall(payload)
                 except OSError:
                     pass
+
+
+def test_fuzz_garbage_and_unauthenticated_connections_do_not_harm_the_scheduler(scheduler):
+    send_garbage(scheduler.address, 2000, random.Random(7))
     with Client(scheduler.address, security=scheduler.security) as client:
         assert client.scheduler_info()["address"] == scheduler.address
     until(lambda: not scheduler.clients)
