@@ -57,9 +57,10 @@ def leftover(script) -> list:
     return found
 
 
-def test_needs_three_ranks():
+def test_needs_three_ranks(mpi_env):
+    # mpi_env first: on a fresh machine it is what installs mpi4py
     result = subprocess.run([sys.executable, "-c", "from teem.mpi import initialize; initialize()"],
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60, env=mpi_env)
     assert result.returncode != 0 and "at least 3 MPI ranks" in result.stderr
 
 
