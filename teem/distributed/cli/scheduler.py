@@ -25,9 +25,11 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
                         help=f"port to listen on (default: {DEFAULT_PORT}; 0 picks a free one)")
     parser.add_argument("--scheduler-file", metavar="FILE",
                         help="write the address and the cluster's secret to FILE (JSON, mode 0600)")
-    parser.add_argument("--dashboard-address", metavar="ADDRESS", default=None,
-                        help="where to serve the dashboard (accepted for compatibility; this "
-                             "version has no dashboard yet)")
+    parser.add_argument("--dashboard-address", metavar="ADDRESS", default=":8787",
+                        help="where to serve the web dashboard: ':PORT' on this scheduler's interface "
+                             "(--host), or HOST:PORT (default: :8787; the next free port if taken)")
+    parser.add_argument("--no-dashboard", dest="dashboard_address", action="store_const", const=None,
+                        help="serve no dashboard")
     from teem.distributed.cli.tls import add_tls_arguments
     add_tls_arguments(parser)
     parser.add_argument("--heartbeat-timeout", type=float, default=10.0, metavar="SECONDS",
@@ -45,8 +47,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 def main(argv: list[str], prog: str = "teem scheduler") -> int:
     args = build_parser(prog).parse_args(argv)
-    logging.basicConfig(level=os.environ.get("TEEM_LOG_LEVEL", "INFO").upper(),
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from teem.distributed.logs import configure_process_logging
+    configure_process_logging()
     from teem.distributed.cli.tls import tls_from_arguments
     from teem.distributed.security import Security
     try:
@@ -66,7 +68,8 @@ async def _serve(args, security) -> int:
     scheduler = Scheduler(security=security, host=args.host, port=args.port,
                           scheduler_file=args.scheduler_file, heartbeat_timeout=args.heartbeat_timeout,
                           allowed_failures=args.allowed_failures, tick_interval=args.tick_interval,
-                          validate=args.validate, remember=args.remember)
+                          validate=args.validate, remember=args.remember,
+                          dashboard_address=args.dashboard_address)
     try:
         await scheduler.start()
     except OSError as exc:
@@ -76,12 +79,11 @@ async def _serve(args, security) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(scheduler.close()))
-    if args.dashboard_address:
-        print(f"note: --dashboard-address {args.dashboard_address} ignored: this version has no "
-              "dashboard yet", file=sys.stderr)
     if args.parent_pid:
         asyncio.ensure_future(_close_when_orphaned(scheduler, args.parent_pid))
     print(f"Scheduler at: {scheduler.address}", flush=True)
+    if scheduler.dashboard_link:
+        print(f"Dashboard at: {scheduler.dashboard_link}", flush=True)
     if args.scheduler_file:
         print(f"Scheduler file: {args.scheduler_file}", flush=True)
     await scheduler.finished()

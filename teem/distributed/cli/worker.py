@@ -157,12 +157,10 @@ def main(argv: list[str], prog: str = "teem worker") -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os.execve(sys.executable, commands[0], env)  # this process becomes the worker
-    import logging
-
+    from teem.distributed.logs import configure_process_logging
     from teem.distributed.worker.nanny import Nanny
 
-    logging.basicConfig(level=os.environ.get("TEEM_LOG_LEVEL", "INFO").upper(),
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_process_logging()
     return Nanny(commands, env=env, restart=args.nanny).run()
 
 

@@ -24,6 +24,7 @@ Theory of operation
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
 import logging
 import os
@@ -158,6 +159,7 @@ class Client:
         self.id = name or f"Client-{uuid.uuid4().hex[:12]}"
         self.status = "connecting"
         self.cluster = None
+        self._scheduler_dashboard: str | None = None  # the link the scheduler announced
         self._own_cluster = False
         self._timeout = timeout
         self._direct = direct_to_workers is not False
@@ -237,7 +239,8 @@ class Client:
         self._comm = await connect(self.scheduler_address, secret, on_message=self._on_message,
                                    on_close=self._on_comm_close, ssl_context=self._ssl,
                                    timeout=self._timeout)
-        await self._comm.request({"op": "register-client", "client": self.id})
+        registered = await self._comm.request({"op": "register-client", "client": self.id})
+        self._scheduler_dashboard = registered.get("dashboard") if isinstance(registered, dict) else None
         self._pool = ConnectionPool(secret, self._ssl, timeout=5.0)
         self._release_timer = asyncio.ensure_future(self._release_periodically())
 
@@ -732,7 +735,8 @@ class Client:
 
     @property
     def dashboard_link(self) -> str | None:
-        return getattr(self.cluster, "dashboard_link", None)
+        """The web dashboard's status page (None if the scheduler serves none)."""
+        return getattr(self.cluster, "dashboard_link", None) or self._scheduler_dashboard
 
     # ------------------------------------------------------------------ closing
 
@@ -807,7 +811,10 @@ class Client:
     def _repr_html_(self) -> str:
         info = self.scheduler_info()["workers"].values()
         memory = sum(w.get("memory_limit") or 0 for w in info)
-        return (f"<div><b>Client</b> {self.id}<br>Scheduler: {self.scheduler_address}<br>"
+        link = self.dashboard_link
+        dashboard = (f'<br>Dashboard: <a href="{html.escape(link)}" target="_blank">{html.escape(link)}</a>'
+                     if link else "")
+        return (f"<div><b>Client</b> {self.id}<br>Scheduler: {self.scheduler_address}{dashboard}<br>"
                 f"Workers: {len(info)}, Cores: {sum(w['nthreads'] for w in info)}, "
                 f"Memory: {format_bytes(memory)}</div>")
 

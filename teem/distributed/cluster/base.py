@@ -10,6 +10,7 @@ workers died while starting) and :meth:`_html_lines` (more lines for Jupyter).
 from __future__ import annotations
 
 import atexit
+import html
 import time
 import weakref
 
@@ -94,8 +95,11 @@ class Cluster:
 
     def _repr_html_(self) -> str:
         n, cores, memory = self._summary()
+        link = self.dashboard_link
+        dashboard = ([f'Dashboard: <a href="{html.escape(link)}" target="_blank">{html.escape(link)}</a>']
+                     if link else [])
         lines = [f"<b>{type(self).__name__}</b> {self.name}", f"Scheduler: {self.scheduler_address}",
-                 *self._html_lines(), f"Workers: {n}, Cores: {cores}, Memory: {format_bytes(memory)}"]
+                 *dashboard, *self._html_lines(), f"Workers: {n}, Cores: {cores}, Memory: {format_bytes(memory)}"]
         return "<div>" + "<br>".join(lines) + "</div>"
 
 

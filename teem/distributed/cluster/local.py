@@ -66,7 +66,9 @@ class LocalCluster(Cluster):
     scheduler_port:
         0 (default) picks a free port.
     dashboard_address, diagnostics_port:
-        Accepted (``diagnostics_port`` is the old name); this version has no dashboard yet.
+        Where the scheduler serves the web dashboard (``diagnostics_port`` is the old name):
+        ``':8787'`` (default; the next free port if taken) on ``host``, ``'HOST:PORT'``, or None
+        for no dashboard. Its URL is ``cluster.dashboard_link``.
     local_directory:
         Where workers spill (default: a temporary directory removed on close).
     scheduler_kwargs, worker_kwargs:
@@ -82,7 +84,7 @@ class LocalCluster(Cluster):
 
     def __init__(self, n_workers: int | None = None, threads_per_worker: int | None = None,
                  processes: bool = True, memory_limit: Any = "auto", host: str = "127.0.0.1",
-                 scheduler_port: int = 0, dashboard_address: Any = None, diagnostics_port: Any = None,
+                 scheduler_port: int = 0, dashboard_address: Any = ":8787", diagnostics_port: Any = None,
                  local_directory: str | None = None, security: Security | None = None,
                  silence_logs: Any = None, nthreads: int | None = None, name: str | None = None,
                  death_timeout: float | None = 10.0, timeout: float = 60.0,
@@ -99,7 +101,7 @@ class LocalCluster(Cluster):
             if memory_limit not in (None, 0, "0") else None
         self.host = host
         self.name = name or "LocalCluster"
-        self.dashboard_address = dashboard_address if dashboard_address is not None else diagnostics_port
+        self.dashboard_address = diagnostics_port if diagnostics_port is not None else dashboard_address
         self.dashboard_link = None
         self.death_timeout = death_timeout
         self._tmp = None
@@ -133,14 +135,16 @@ class LocalCluster(Cluster):
         if self.processes:
             self._scheduler_process = SchedulerProcess(self.security, self.host, port,
                                                        log_level=self.log_level, timeout=timeout,
-                                                       **options)
+                                                       dashboard_address=self.dashboard_address, **options)
             address = self._scheduler_process.address
+            self.dashboard_link = self._scheduler_process.dashboard_link
         else:
             from teem.distributed.scheduler.server import Scheduler
             self._scheduler_server = Scheduler(security=self.security, host=self.host, port=port,
-                                               **options)
+                                               dashboard_address=self.dashboard_address, **options)
             self._loop.run(self._scheduler_server.start(), timeout)
             address = self._scheduler_server.address
+            self.dashboard_link = self._scheduler_server.dashboard_link
         self.scheduler = SchedulerHandle(self._loop, address, self.security, timeout)
 
     # ------------------------------------------------------------------ workers

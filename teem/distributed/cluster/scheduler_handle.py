@@ -94,7 +94,8 @@ class SchedulerProcess:
     """
 
     def __init__(self, security: Security, host: str = "127.0.0.1", port: int = 0,
-                 log_level: str = "WARNING", timeout: float = 60.0, **options: Any):
+                 log_level: str = "WARNING", timeout: float = 60.0, dashboard_address: Any = None,
+                 **options: Any):
         unknown = sorted(set(options) - set(_PROCESS_OPTIONS))
         if unknown:
             raise TypeError(f"scheduler_kwargs {unknown} are not scheduler options; known: "
@@ -107,6 +108,8 @@ class SchedulerProcess:
         command = [sys.executable, "-m", "teem", "scheduler", "--host", host, "--port", str(port),
                    "--scheduler-file", self.scheduler_file, "--no-remember",
                    "--parent-pid", str(os.getpid())]
+        command += (["--dashboard-address", str(dashboard_address)] if dashboard_address not in (None, False, "")
+                    else ["--no-dashboard"])
         for option, value in options.items():
             flag = _PROCESS_OPTIONS[option]
             if isinstance(value, bool):
@@ -120,6 +123,7 @@ class SchedulerProcess:
         self.process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=self._stderr,
                                         start_new_session=True)
+        self.dashboard_link: str | None = None
         self.address = self._wait_for_address(timeout)
 
     def _wait_for_address(self, timeout: float) -> str:
@@ -129,7 +133,9 @@ class SchedulerProcess:
                 raise RuntimeError(f"the scheduler process exited with status {self.process.returncode} "
                                    f"before listening:\n{self.error_output()}")
             try:
-                return read_scheduler_file(self.scheduler_file, timeout=0)["address"]
+                info = read_scheduler_file(self.scheduler_file, timeout=0)
+                self.dashboard_link = info.get("dashboard")
+                return info["address"]
             except TimeoutError:
                 time.sleep(0.01)
         self.stop(1)

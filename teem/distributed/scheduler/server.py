@@ -18,6 +18,9 @@ Theory of operation
    exceptions pass through as opaque frames.
 5. Time: a ``Tick`` every ``tick_interval`` seconds lets the state machine
    drop workers whose heartbeats stopped.
+6. Watching: every ``tasks-finished`` list is handed to :class:`Activity` (one append per
+   message); the dashboard (``dashboard_address``), ``teem top`` (``status`` request) and
+   performance reports (``start-recording``/``stop-recording``) read it and the state.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from typing import Any
 
 from teem.distributed import shm
 from teem.distributed.comm import Comm, CommClosedError, listen, parse_address
+from teem.distributed.dashboard.activity import Activity
+from teem.distributed.dashboard.views import status_document
 from teem.distributed.errors import scheduler_error
 from teem.distributed.pool import ConnectionPool
 from teem.distributed.protocol.messages import OUT_OF_BAND_BYTES, Pickled, dumps
@@ -63,12 +68,15 @@ class Scheduler:
     remember:
         Store the secret under ``~/.config/teem/clusters`` so that ``Client(address)``
         run by the same user on this machine finds it.
+    dashboard_address:
+        Serve the web dashboard there: ``':8787'`` (the next free port if taken) on the
+        scheduler's interface, ``'HOST:PORT'``, or None (default) for no dashboard.
     """
 
     def __init__(self, *, security: Security | None = None, host: str = "127.0.0.1", port: int = 0,
                  scheduler_file: str | None = None, heartbeat_timeout: float = 10.0,
                  tick_interval: float = 1.0, allowed_failures: int = 3, remember: bool = False,
-                 validate: bool = False):
+                 validate: bool = False, dashboard_address=None):
         self.security = security or Security()
         if not self.security.secret:  # a new cluster gets a new secret
             self.security.secret = new_secret()
@@ -83,6 +91,9 @@ class Scheduler:
         self._state_options = dict(heartbeat_timeout=heartbeat_timeout, allowed_failures=allowed_failures,
                                    validate=validate)
         self.state = SchedulerState(**self._state_options)
+        self.activity = Activity()
+        self.dashboard_address = dashboard_address
+        self.dashboard = None                        # the Dashboard once serving
         self.clients: dict[str, Comm] = {}
         self.workers: dict[str, Comm] = {}           # address -> connection
         self.worker_info: dict[str, dict] = {}       # address -> what it said when registering
@@ -108,6 +119,8 @@ class Scheduler:
             "gather": self._gather, "scatter": self._scatter, "run": self._run,
             "upload-file": self._upload_file, "retire-workers": self._retire_workers,
             "restart": self._restart, "shutdown": self._shutdown, "identity": self._scheduler_info,
+            "status": self._status, "start-recording": self._start_recording,
+            "stop-recording": self._stop_recording,
         }
 
     # ------------------------------------------------------------------ life cycle
@@ -124,6 +137,8 @@ class Scheduler:
             f"{scheme}://{self.host}:{self.port}", secret, on_connect=self._on_connect,
             on_message=self._on_message, on_close=self._on_close, ssl_context=server_ctx)
         self._pool = ConnectionPool(secret, client_ctx)
+        if self.dashboard_address is not None:
+            await self._start_dashboard()
         if self.scheduler_file:
             write_scheduler_file(self.scheduler_file, self.file_info())
         if self.remember:
@@ -132,10 +147,37 @@ class Scheduler:
         logger.info("scheduler at %s", self.address)
         return self
 
+    async def _start_dashboard(self) -> None:
+        """Serve the dashboard; a scheduler without one is still a scheduler (warn, go on)."""
+        from teem.distributed.dashboard.service import Dashboard, bind_dashboard, parse_dashboard_address
+        where = parse_dashboard_address(self.dashboard_address, parse_address(self.address)[1])
+        if where is None:
+            return
+        try:
+            sock = bind_dashboard(*where)
+        except OSError as exc:
+            logger.warning("no dashboard: %s", exc)
+            return
+        if where[1] and sock.getsockname()[1] != where[1]:
+            logger.warning("port %d is taken: the dashboard is at port %d instead", where[1],
+                           sock.getsockname()[1])
+        self.dashboard = Dashboard(self, sock)
+        await self.dashboard.start()
+        logger.info("dashboard at %s", self.dashboard.link)
+
+    @property
+    def services(self) -> dict:
+        return {"dashboard": self.dashboard.port} if self.dashboard is not None else {}
+
+    @property
+    def dashboard_link(self) -> str | None:
+        return self.dashboard.link if self.dashboard is not None else None
+
     def file_info(self) -> dict:
         """What the scheduler file holds: enough for a client or worker to connect."""
         info = {"type": "Scheduler", "id": self.id, "address": self.address,
-                "secret": self.security.secret, "pid": os.getpid(), "started": self.started}
+                "secret": self.security.secret, "pid": os.getpid(), "started": self.started,
+                "services": self.services, "dashboard": self.dashboard_link}
         tls = {k: v for k, v in self.security.to_dict().items() if k != "secret" and v}
         if tls:
             info["security"] = tls
@@ -151,6 +193,8 @@ class Scheduler:
             return
         for task in list(self._tasks):
             task.cancel()
+        if self.dashboard is not None:
+            await self.dashboard.close()
         if self._server is not None:
             self._server.close()
         for comm in [*self.clients.values(), *self.workers.values()]:
@@ -287,15 +331,21 @@ class Scheduler:
         passing = self._passing
         TaskFinished = ev.TaskFinished
         events = []
-        for key, nbytes, start, stop, _thread, data in msg["tasks"]:
+        tasks = msg["tasks"]
+        for key, nbytes, start, stop, _thread, data in tasks:
             if data is not None:  # a small wanted result: passed on to the clients, not kept
                 passing[key] = data
             events.append(TaskFinished(worker, key, nbytes, stop - start, now))
+        self.activity.finished(worker, tasks)
         return events
 
     def _task_erred(self, comm: Comm, msg: dict) -> ev.Event:
-        return ev.TaskErred(self._worker_of(comm), msg["key"], msg.get("exception"),
-                            msg.get("traceback"), msg.get("duration", 0.0), time.monotonic())
+        worker = self._worker_of(comm)
+        duration = float(msg.get("duration") or 0.0)
+        now = time.time()
+        self.activity.erred(worker, msg["key"], now - duration, now)
+        return ev.TaskErred(worker, msg["key"], msg.get("exception"),
+                            msg.get("traceback"), duration, time.monotonic())
 
     def _add_replicas(self, comm: Comm, msg: dict) -> ev.Event:
         return ev.AddReplicas(self._worker_of(comm), tuple(msg["keys"]), tuple(msg["nbytes"]),
@@ -309,7 +359,10 @@ class Scheduler:
         info = self.worker_info.get(address)
         if info is not None:
             info["last_seen"] = time.time()
-        return ev.Heartbeat(address, time.monotonic(), msg.get("metrics") or {})
+        metrics = msg.get("metrics") or {}
+        if self.activity.recordings:
+            self.activity.heartbeat(time.time(), address, metrics)
+        return ev.Heartbeat(address, time.monotonic(), metrics)
 
     # ------------------------------------------------------------------ instructions -> messages
 
@@ -385,7 +438,7 @@ class Scheduler:
             old.close()
         comm.info.update(role="client", client=client)
         self.clients[client] = comm
-        return {"id": self.id, "address": self.address}
+        return {"id": self.id, "address": self.address, "dashboard": self.dashboard_link}
 
     def _register_worker(self, comm: Comm, msg: dict) -> dict:
         address = str(msg["address"])
@@ -421,6 +474,10 @@ class Scheduler:
         return out
 
     def _scheduler_info(self, comm: Comm, msg: dict) -> dict:
+        return self.identity()
+
+    def identity(self) -> dict:
+        """``Client.scheduler_info()``: the scheduler, and each worker with its latest metrics."""
         workers = {}
         for address, info in self.worker_info.items():
             ws = self.state.workers.get(address)
@@ -430,8 +487,44 @@ class Scheduler:
                                         nkeys=len(ws.has_what), managed_bytes=ws.nbytes)
             workers[address] = entry
         return {"type": "Scheduler", "id": self.id, "address": self.address, "started": self.started,
-                "services": {}, "workers": workers, "ntasks": len(self.state.tasks),
-                "nqueued": self.state.nqueued, "nclients": len(self.clients)}
+                "services": self.services, "dashboard": self.dashboard_link, "workers": workers,
+                "ntasks": len(self.state.tasks), "nqueued": self.state.nqueued,
+                "nclients": len(self.clients)}
+
+    def status_document(self, stream: list | None = None) -> dict:
+        """The dashboard's status (see :func:`~teem.distributed.dashboard.views.status_document`)."""
+        summary = {"address": self.address, "id": self.id, "started": self.started,
+                   "clients": len(self.clients), "dashboard": self.dashboard_link}
+        return status_document(self.state, self.worker_info, summary, time.time(),
+                               self.activity.nfinished, stream)
+
+    def _status(self, comm: Comm, msg: dict) -> dict:
+        return self.status_document()
+
+    def _start_recording(self, comm: Comm, msg: dict) -> int:
+        return self.activity.start_recording(time.time())
+
+    def _stop_recording(self, comm: Comm, msg: dict) -> dict:
+        """A performance report's material: every task finished since it started, and samples."""
+        recording = self.activity.stop_recording(int(msg["id"]))
+        names = {a: str(info.get("name", a)) for a, info in self.worker_info.items()}
+        return {"start": recording.start, "stop": time.time(),
+                "tasks": [(str(key), names.get(w, w), thread, start, stop, erred)
+                          for key, w, thread, start, stop, erred in recording.tasks],
+                "samples": [(t, names.get(w, w), m) for t, w, m in recording.samples],
+                "status": self.status_document(), "identity": self.identity()}
+
+    async def worker_logs(self, n: int = 200) -> dict:
+        """The last ``n`` log lines of each worker's process (an error text for a worker that fails)."""
+        async def one(address):
+            try:
+                return await asyncio.wait_for(
+                    self.workers[address].request({"op": "get-logs", "n": n}), 5)
+            except Exception as exc:  # a worker that cannot answer: say so in its place
+                return [(time.time(), "ERROR", "teem.dashboard", f"no logs: {exc!r}")]
+        addresses = list(self.workers)
+        names = [str(self.worker_info.get(a, {}).get("name", a)) for a in addresses]
+        return dict(zip(names, await asyncio.gather(*(one(a) for a in addresses))))
 
     async def _gather(self, comm: Comm, msg: dict) -> dict:
         by_holder: dict[str, list] = {}

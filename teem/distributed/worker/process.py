@@ -103,8 +103,8 @@ async def run_worker(args, security=None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=os.environ.get("TEEM_LOG_LEVEL", "INFO").upper(),
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from teem.distributed.logs import configure_process_logging
+    configure_process_logging()
     _die_with_parent()
     from teem.core.gcfreeze import tune_for_server
     tune_for_server(20_000)  # (tasks may make cyclic garbage: collected sooner than the scheduler's)

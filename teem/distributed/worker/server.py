@@ -59,6 +59,7 @@ from typing import Any
 
 from teem.core.sizeof import sizeof
 from teem.distributed.comm import Comm, CommClosedError, connect, format_address, listen, parse_address
+from teem.distributed.logs import LogRing
 from teem.distributed.pool import ConnectionPool
 from teem.distributed.protocol.messages import Pickled, dumps, dumps_atomic, loads
 from teem.distributed.runspec import decode_task
@@ -191,6 +192,7 @@ class Worker:
         self._thread_numbers = itertools.count(1)
         self._client_ssl = None
         self._process = None
+        self.logs = LogRing(capacity=500)  # this process's recent log lines, for the dashboard
 
     @property
     def name(self) -> str:
@@ -210,6 +212,7 @@ class Worker:
         """
         self._loop = asyncio.get_running_loop()
         self._closed = asyncio.Event()
+        logging.getLogger("teem").addHandler(self.logs)
         os.makedirs(self._base_directory, exist_ok=True)
         self.local_directory = tempfile.mkdtemp(prefix="worker-", dir=self._base_directory)
         try:
@@ -260,6 +263,7 @@ class Worker:
 
     async def _teardown(self) -> None:
         self._closing = True
+        logging.getLogger("teem").removeHandler(self.logs)
         self._generation += 1
         current = asyncio.current_task()
         for task in list(self._tasks):
@@ -457,6 +461,8 @@ class Worker:
                 self._spawn(self._run_function(comm, msg))
             elif op == "upload-file":
                 self._upload_file(comm, msg)
+            elif op == "get-logs":
+                comm.reply(msg, result=self.logs.lines()[-int(msg.get("n") or 200):])
             else:
                 logger.warning("worker %s: unknown op %r from the scheduler; ignored", self.address, op)
                 if "rid" in msg:
