@@ -30,7 +30,7 @@ define apt_install
 	  tail -n 20 $(APT_LOG) >&2; exit 1; }
 endef
 
-.PHONY: venv install demo test bench clean dot dot-required
+.PHONY: venv install demo test bench clean dot dot-required test-tools
 
 ## venv: create $(VENV) if it is missing (or has no pip) and upgrade pip in it.
 # Debian's python3 needs the python3-venv package for `python3 -m venv`: installed if missing.
@@ -57,12 +57,22 @@ dot:
 dot-required:
 	@command -v dot >/dev/null || ( $(call apt_install,graphviz) )
 
+# What the dashboard and `teem top` tests drive: a real browser (Debian's chromium with its
+# WebDriver) and tmux. SLURM, sshd and MPI are started by the tests through ../shared/tools.
+test-tools:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	command -v tmux >/dev/null || missing="$$missing tmux"; \
+	dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing="$$missing fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then ( $(call apt_install,$$missing) ); fi
+
 ## demo: seed 001's examples on sync, threads and processes, with a progress bar.
 demo: install dot
 	$(PY) -m teem.demo
 
-## test: the test suite, with the test extras and graphviz.
-test: venv dot-required
+## test: the test suite, with the test extras, graphviz, chromium and tmux.
+test: venv dot-required test-tools
 	$(PIP) install -q -e '.[test,diagnostics]'
 	$(PY) -m pytest -q tests
 

@@ -10,7 +10,7 @@ import importlib as _importlib
 __all__ = [
     "Client", "Future", "LocalCluster", "Security", "wait", "as_completed", "default_client",
     "get_client", "KilledWorker", "FutureCancelledError", "FIRST_COMPLETED", "ALL_COMPLETED",
-    "FIRST_EXCEPTION", "SSHCluster", "progress", "futures_of",
+    "FIRST_EXCEPTION", "SSHCluster", "progress", "futures_of", "performance_report",
 ]
 
 _WHERE = {
@@ -21,7 +21,7 @@ _WHERE = {
     "ALL_COMPLETED": "teem.distributed.client.future", "FIRST_EXCEPTION": "teem.distributed.client.future",
     "LocalCluster": "teem.distributed.cluster.local",
     "progress": "teem.distributed.progressbar", "futures_of": "teem.distributed.progressbar",
-    "SSHCluster": "teem.deploy.ssh",
+    "SSHCluster": "teem.deploy.ssh", "performance_report": "teem.distributed.report",
     "Security": "teem.distributed.security",
     "KilledWorker": "teem.distributed.errors", "FutureCancelledError": "teem.distributed.errors",
 }

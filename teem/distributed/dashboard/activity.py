@@ -39,6 +39,7 @@ class Recording:
     """Everything finished between ``start`` and the report's collection."""
 
     start: float
+    owner: str = ""                                # the client that asked (its recordings end with it)
     tasks: list = field(default_factory=list)      # (key, worker, thread, start, stop, erred)
     samples: list = field(default_factory=list)    # (time, worker, metrics dict)
 
@@ -82,10 +83,15 @@ class Activity:
 
     # ------------------------------------------------------------------ performance reports
 
-    def start_recording(self, now: float) -> int:
+    def start_recording(self, now: float, owner: str = "") -> int:
         rid = next(self._recording_ids)
-        self.recordings[rid] = Recording(now)
+        self.recordings[rid] = Recording(now, owner)
         return rid
+
+    def drop_recordings_of(self, owner: str) -> None:
+        """Forget the recordings of a client that left without collecting them."""
+        for rid in [rid for rid, r in self.recordings.items() if r.owner == owner]:
+            del self.recordings[rid]
 
     def stop_recording(self, rid: int) -> Recording:
         """End recording ``rid`` and return it. Raises KeyError for an unknown id."""

@@ -41,6 +41,7 @@ from teem.distributed.errors import scheduler_error
 from teem.distributed.pool import ConnectionPool
 from teem.distributed.protocol.messages import OUT_OF_BAND_BYTES, Pickled, dumps
 from teem.distributed.scheduler import events as ev
+from teem.distributed.scheduler.records import prefix_of
 from teem.distributed.scheduler.state import SchedulerState
 from teem.distributed.security import (Security, forget_secret, new_secret, remember_secret,
                                        write_scheduler_file)
@@ -245,6 +246,7 @@ class Scheduler:
             client = comm.info["client"]
             if self.clients.get(client) is comm:
                 del self.clients[client]
+                self.activity.drop_recordings_of(client)
                 self._apply(self.state.handle(ev.RemoveClient(client, now)))
 
     def _on_message(self, comm: Comm, msgs: list) -> None:
@@ -502,14 +504,14 @@ class Scheduler:
         return self.status_document()
 
     def _start_recording(self, comm: Comm, msg: dict) -> int:
-        return self.activity.start_recording(time.time())
+        return self.activity.start_recording(time.time(), self._client_of(comm))
 
     def _stop_recording(self, comm: Comm, msg: dict) -> dict:
         """A performance report's material: every task finished since it started, and samples."""
         recording = self.activity.stop_recording(int(msg["id"]))
         names = {a: str(info.get("name", a)) for a, info in self.worker_info.items()}
         return {"start": recording.start, "stop": time.time(),
-                "tasks": [(str(key), names.get(w, w), thread, start, stop, erred)
+                "tasks": [(prefix_of(key), names.get(w, w), thread, start, stop, erred)
                           for key, w, thread, start, stop, erred in recording.tasks],
                 "samples": [(t, names.get(w, w), m) for t, w, m in recording.samples],
                 "status": self.status_document(), "identity": self.identity()}
