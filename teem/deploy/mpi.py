@@ -69,7 +69,8 @@ def initialize(interface: str | None = None, nthreads: int = 1, local_directory:
     nanny:
         Run each worker under a nanny process that restarts it if it dies.
     dashboard, dashboard_address:
-        Accepted for compatibility: this version has no dashboard.
+        Whether rank 0's scheduler serves the web dashboard, and where (``':8787'``: that port,
+        or the next free one, on the scheduler's interface).
     protocol:
         ``None`` or ``'tcp'`` (the only transport).
     exit:
@@ -107,7 +108,7 @@ def initialize(interface: str | None = None, nthreads: int = 1, local_directory:
                          f"worker), this job has {size}: run e.g. mpirun -n 4 python script.py")
     host = _listen_host(interface)
     if rank == 0:
-        asyncio.run(_run_scheduler(comm, host, scheduler_file))
+        asyncio.run(_run_scheduler(comm, host, scheduler_file, dashboard_address if dashboard else None))
         return _leave(exit)
     info = comm.bcast(None, root=0)
     if rank == 1:
@@ -126,12 +127,12 @@ def _leave(exit: bool) -> bool:
     return False
 
 
-async def _run_scheduler(comm, host: str, scheduler_file: str | None) -> None:
+async def _run_scheduler(comm, host: str, scheduler_file: str | None, dashboard_address) -> None:
     from teem.distributed.scheduler.server import Scheduler
     from teem.distributed.security import Security, new_secret
     security = Security(secret=new_secret())
     scheduler = Scheduler(security=security, host=host, port=0, scheduler_file=scheduler_file,
-                          remember=False)
+                          remember=False, dashboard_address=dashboard_address)
     await scheduler.start()
     # Blocking the loop here is fine: nobody can connect before they get the address.
     comm.bcast({"address": scheduler.address, "secret": security.secret}, root=0)

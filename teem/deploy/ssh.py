@@ -226,7 +226,8 @@ class SSHCluster(Cluster):
         or ``127.0.0.1`` for localhost), ``no_nanny``, ``name``.
     scheduler_options:
         ``port`` (default 0: any free port), ``host`` (interface), ``heartbeat_timeout``,
-        ``allowed_failures``.
+        ``allowed_failures``, ``dashboard_address`` (default ``':8787'`` on the scheduler's
+        interface; None for no dashboard). The link is ``cluster.dashboard_link``.
     remote_python:
         The Python on the hosts that has teem (default: this interpreter's path); a string,
         or a list with one per host.
@@ -293,6 +294,8 @@ class SSHCluster(Cluster):
         bare = host.rsplit("@", 1)[-1]
         interface = options.pop("host", "127.0.0.1" if _is_loopback(bare) else "0.0.0.0")
         args = ["scheduler", "--host", interface, "--port", str(options.pop("port", 0)), "--no-remember"]
+        dashboard = options.pop("dashboard_address", ":8787")
+        args += ["--dashboard-address", str(dashboard)] if dashboard else ["--no-dashboard"]
         for key, value in options.items():
             args += [f"--{key.replace('_', '-')}", str(value)]
         self._scheduler_process = RemoteProcess(host, args, self._environment, self._connect[0],
@@ -305,6 +308,9 @@ class SSHCluster(Cluster):
             reached = self._scheduler_process.wait_for_line("SSH server address:", 1)
             listen_host = (f"[{reached}]" if ":" in reached else reached) or bare
         self._address = f"{scheme}://{listen_host}:{port}"
+        if dashboard:  # printed right after the address; its host as we reach the scheduler's
+            link = self._scheduler_process.wait_for_line("Dashboard at:", 5)
+            self.dashboard_link = f"http://{listen_host}:{link.rsplit(':', 1)[1]}"
         self.scheduler = SchedulerHandle(self._loop, self._address, self.security, timeout)
 
     # ------------------------------------------------------------------ workers

@@ -214,3 +214,32 @@ def test_port_taken_moves_to_the_next_and_none_disables():
         assert client.scheduler_info()["services"] == {}
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, diagnostics_port=":0") as local:
         assert get(local.dashboard_link)[0] == 200  # in-process scheduler; the old option name
+
+
+def test_event_stream_viewers_come_and_go():
+    """Each open page is one viewer; the ticker runs only while some page is open."""
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
+        dashboard = cluster._scheduler_server.dashboard
+        host, port = "127.0.0.1", dashboard.port
+        streams = []
+        for _ in range(3):
+            sock = socket.create_connection((host, port))
+            sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
+            streams.append(sock)
+        for sock in streams:
+            received = b""
+            while received.count(b"data:") < 2:  # the full document, then one update
+                received += sock.recv(65536)
+            assert received.startswith(b"HTTP/1.1 200") and b"text/event-stream" in received
+        wait_for(lambda: len(dashboard._viewers) == 3)
+        assert dashboard._ticker is not None
+        for sock in streams:
+            sock.close()
+        wait_for(lambda: not dashboard._viewers and dashboard._ticker is None)
+        # keep-alive: two requests on one connection, and HEAD without a body
+        with socket.create_connection((host, port)) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\nHEAD /status HTTP/1.1\r\nHost: x\r\n\r\n")
+            received = b""
+            while received.count(b"HTTP/1.1 200") < 2:
+                received += sock.recv(65536)
+            assert b"ok\n" in received and b"<!DOCTYPE" not in received

@@ -205,9 +205,12 @@ class JobQueueCluster(Cluster):
         self._scheduler_process: SchedulerProcess | None = None
         self.scheduler: SchedulerHandle | None = None
         try:
-            self._scheduler_process = SchedulerProcess(self.security, self.host, 0, timeout=timeout,
-                                                       **dict(scheduler_options or {}))
+            options = dict(scheduler_options or {})
+            self._scheduler_process = SchedulerProcess(
+                self.security, self.host, 0, timeout=timeout,
+                dashboard_address=options.pop("dashboard_address", ":8787"), **options)
             address = self._scheduler_process.address
+            self.dashboard_link = self._scheduler_process.dashboard_link
             # The scheduler's own file (address, secret, TLS) copied where the nodes can read it.
             write_scheduler_file(self.scheduler_file,
                                  read_scheduler_file(self._scheduler_process.scheduler_file, timeout=10))

@@ -805,8 +805,9 @@ class Client:
         except Exception:
             return f"<Client: {self.scheduler_address!r}>"
         memory = sum(w.get("memory_limit") or 0 for w in workers)
+        dashboard = f" dashboard={self.dashboard_link}" if self.dashboard_link else ""
         return (f"<Client: {self.scheduler_address!r} processes={len(workers)} "
-                f"threads={sum(w['nthreads'] for w in workers)}, memory={format_bytes(memory)}>")
+                f"threads={sum(w['nthreads'] for w in workers)}, memory={format_bytes(memory)}{dashboard}>")
 
     def _repr_html_(self) -> str:
         info = self.scheduler_info()["workers"].values()

@@ -90,8 +90,9 @@ class Cluster:
 
     def __repr__(self) -> str:
         n, cores, memory = self._summary()
+        dashboard = f", dashboard={self.dashboard_link}" if self.dashboard_link else ""
         return (f"{type(self).__name__}({self.scheduler_address!r}, workers={n}, threads={cores}, "
-                f"memory={format_bytes(memory)})")
+                f"memory={format_bytes(memory)}{dashboard})")
 
     def _repr_html_(self) -> str:
         n, cores, memory = self._summary()

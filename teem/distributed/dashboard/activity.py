@@ -112,16 +112,32 @@ class Activity:
             return [], self.nbatches
         batches = self._batches
         start = max(0, len(batches) - new)
-        entries: list = []
-        append = entries.append
+        # Tasks arrive per thread in the order they ran, so rectangles grow in one pass: each
+        # row's open rectangle is extended or closed (no sort; an out-of-order task just
+        # starts a rectangle of its own).
+        done: list = []
+        open_rects: dict = {}   # (worker, thread) -> [row, prefix, start, stop, n, erred]
+        prefixes: dict = {}     # key name -> prefix
+        floor = float("-inf") if oldest is None else oldest
         for worker, tasks, erred in itertools.islice(batches, start, None):
-            name = names.get(worker, worker)
-            for task in tasks:
-                stop = task[3]
-                if oldest is not None and stop < oldest:
+            for key, _, t0, t1, thread, _ in tasks:
+                if t1 < floor:
                     continue
-                append((f"{name}/{task[4]}", prefix_of(task[0]), task[2], stop, erred))
-        return coalesce(entries, gap), self.nbatches
+                name = key[0] if type(key) is tuple else key
+                prefix = prefixes.get(name)
+                if prefix is None:
+                    prefix = prefixes[name] = prefix_of(name)
+                rect = open_rects.get((worker, thread))
+                if rect is not None:
+                    if rect[1] == prefix and rect[5] == erred and rect[3] <= t0 <= rect[3] + gap:
+                        rect[3] = t1
+                        rect[4] += 1
+                        continue
+                    done.append(tuple(rect))
+                open_rects[worker, thread] = [f"{names.get(worker, worker)}/{thread}", prefix, t0, t1, 1,
+                                              erred]
+        done.extend(tuple(rect) for rect in open_rects.values())
+        return done, self.nbatches
 
 
 def coalesce(entries: list, gap: float = MERGE_GAP) -> list:
