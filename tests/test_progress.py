@@ -167,7 +167,8 @@ def test_exports():
     from teem.local.callbacks import Callback as LocalCallback
     assert Callback is LocalCallback
     assert issubclass(ProgressBar, Callback)
-    assert set(teem.diagnostics.__all__) == {"Callback", "ProgressBar", "ResourceProfiler", "ResourceData"}
+    assert set(teem.diagnostics.__all__) == {"Callback", "ProgressBar", "ResourceProfiler", "ResourceData",
+                                             "Profiler", "TaskData", "visualize"}
     assert dask.diagnostics is teem.diagnostics
 
 

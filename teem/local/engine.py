@@ -21,6 +21,12 @@ Theory of operation
    re-raised with its own type and traceback; results of batches still
    running are discarded with the run.
 
+6. Timing: when an active callback overrides ``task_timing`` (a profiler), the
+   engine sets ``backend.record_times``; the backend then reads the clock
+   around each task where it runs and returns ``(key, start, stop, worker_id)``
+   with each batch, and the engine hands them to the callbacks.  Without such
+   a callback no clock is read per task.
+
 Backends own the data (a dict for threads, worker memory for processes); the
 engine only moves keys.  The synchronous backend skips the heap entirely and
 runs the list in order.
@@ -29,11 +35,12 @@ runs the list in order.
 from __future__ import annotations
 
 import heapq
+import threading
 from time import perf_counter
 from typing import Mapping, Protocol, Sequence
 
 from teem.core.order import prioritize
-from teem.local.callbacks import RunState, active_callbacks, notify
+from teem.local.callbacks import RunState, active_callbacks, notify, wants_timings
 
 __all__ = ["Backend", "execute"]
 
@@ -48,6 +55,9 @@ class Backend(Protocol):
     #: Tasks measured shorter than this run on the engine's thread through
     #: ``run_here`` (0: never; results must then live in this process).
     inline_seconds: float
+    #: Set True by the engine, before the first ``submit``, when a callback
+    #: wants each task's start and stop times (see ``wait``).  Default False.
+    record_times: bool
 
     def run_here(self, task) -> None:
         """Run ``task`` on the calling thread and keep its result; raise its error."""
@@ -62,10 +72,13 @@ class Backend(Protocol):
     def capacity(self) -> int:
         """How many more batches may be submitted now."""
 
-    def wait(self) -> tuple[list, tuple | None, float, int]:
-        """Block until a batch ends: ``(finished_keys, error, seconds, ntasks_run)``.
+    def wait(self) -> tuple[list, tuple | None, float, int, list | None]:
+        """Block until a batch ends: ``(finished_keys, error, seconds, ntasks_run, times)``.
 
         ``error`` is ``(key, exception)`` for the task that failed, or None.
+        ``times`` is None unless ``record_times`` is set; then it lists
+        ``(key, start, stop, worker_id)`` for the tasks of the batch that ran
+        and finished (``perf_counter`` readings taken where they ran).
         """
 
     def release(self, key) -> None:
@@ -87,8 +100,10 @@ def execute(graph: Mapping, keys: Sequence, backend: Backend | None) -> list:
     ``backend=None`` runs everything here, in order, on the calling thread.
     """
     callbacks = active_callbacks()
+    timed = False
     if callbacks:
         notify(callbacks, "start", graph)
+        timed = wants_timings(callbacks)
     ordered, priority = prioritize(graph, keys)
     state = RunState(ntasks=len(ordered))
     if callbacks:
@@ -96,9 +111,11 @@ def execute(graph: Mapping, keys: Sequence, backend: Backend | None) -> list:
     errored = True
     try:
         if backend is None:
-            out = _run_in_order(graph, ordered, keys, callbacks, state)
+            out = _run_in_order(graph, ordered, keys, callbacks, state, timed)
         else:
-            out = _run_parallel(graph, ordered, priority, keys, backend, callbacks, state)
+            if timed:
+                backend.record_times = True
+            out = _run_parallel(graph, ordered, priority, keys, backend, callbacks, state, timed)
         errored = False
         return out
     finally:
@@ -118,15 +135,21 @@ def _refcounts(graph: Mapping, ordered: list, keys: Sequence) -> dict:
     return refs
 
 
-def _run_in_order(graph, ordered, keys, callbacks, state) -> list:
+def _run_in_order(graph, ordered, keys, callbacks, state, timed=False) -> list:
     refs = _refcounts(graph, ordered, keys)
     data: dict = {}
+    me = threading.get_ident()
     for key in ordered:
         task = graph[key]
         if callbacks:
             notify(callbacks, "pretask", key, graph, state)
         try:
-            data[key] = task(data)
+            if timed:
+                start = perf_counter()
+                data[key] = task(data)
+                notify(callbacks, "task_timing", key, graph, start, perf_counter(), me)
+            else:
+                data[key] = task(data)
         except BaseException as exc:
             _label(exc, key)
             raise
@@ -142,7 +165,8 @@ def _run_in_order(graph, ordered, keys, callbacks, state) -> list:
     return [data[k] for k in keys]
 
 
-def _run_parallel(graph, ordered, priority, keys, backend: Backend, callbacks, state) -> list:
+def _run_parallel(graph, ordered, priority, keys, backend: Backend, callbacks, state,
+                  timed=False) -> list:
     # Everything is indexed by priority (the task's place in ``ordered``).
     tasks = [graph[k] for k in ordered]
     waiting = [0] * len(tasks)      # unfinished dependencies
@@ -178,7 +202,8 @@ def _run_parallel(graph, ordered, priority, keys, backend: Backend, callbacks, s
     try:
         while remaining:
             if seconds_per_task is not None and seconds_per_task < inline_seconds and len(ready):
-                ndone, recent_per_task = _run_here(run, remaining, inflight, graph, callbacks, state)
+                ndone, recent_per_task = _run_here(run, remaining, inflight, graph, callbacks, state,
+                                                   timed)
                 remaining -= ndone
                 if ndone:
                     seconds_per_task = recent_per_task
@@ -202,8 +227,11 @@ def _run_parallel(graph, ordered, priority, keys, backend: Backend, callbacks, s
             if not inflight:
                 raise RuntimeError("teem engine: nothing is running and nothing is ready; "
                                    "the graph's dependency counts are inconsistent (a bug)")
-            finished, error, seconds, nrun = backend.wait()
+            finished, error, seconds, nrun, times = backend.wait()
             inflight -= 1
+            if times:
+                for key, start, stop, worker_id in times:
+                    notify(callbacks, "task_timing", key, graph, start, stop, worker_id)
             if nrun:
                 per_task = seconds / nrun
                 seconds_per_task = per_task if seconds_per_task is None else (
@@ -276,7 +304,8 @@ INLINE_SLICE_SECONDS = 0.01
 INLINE_LONG_TASK_SECONDS = 0.001
 
 
-def _run_here(run: _Bookkeeping, remaining: int, inflight: int, graph, callbacks, state):
+def _run_here(run: _Bookkeeping, remaining: int, inflight: int, graph, callbacks, state,
+              timed=False):
     """Run ready tasks on this thread while they stay short.
 
     Returns the number of tasks run and their recent mean duration.
@@ -295,7 +324,13 @@ def _run_here(run: _Bookkeeping, remaining: int, inflight: int, graph, callbacks
         if callbacks:
             notify(callbacks, "pretask", task.key, graph, state)
         try:
-            run_here(task)
+            if timed:
+                t0 = perf_counter()
+                run_here(task)
+                notify(callbacks, "task_timing", task.key, graph, t0, perf_counter(),
+                       threading.get_ident())
+            else:
+                run_here(task)
         except BaseException as exc:
             _label(exc, task.key)
             raise

@@ -8,6 +8,8 @@ a plain ``ProcessPoolExecutor`` too.
 
 from __future__ import annotations
 
+import os
+import threading
 import traceback
 from concurrent.futures import Executor, ThreadPoolExecutor
 from queue import SimpleQueue
@@ -19,21 +21,34 @@ from teem.local.threads import default_num_workers
 __all__ = ["ExecutorBackend"]
 
 
-def _run_calls(calls, pickled: bool):
-    """Run ``[(func, args, kwargs)]``; stop at the first error."""
+def _run_calls(calls, pickled: bool, timed: bool = False):
+    """Run ``[(func, args, kwargs)]``; stop at the first error.
+
+    With ``timed``, also return each call's ``(start, stop, worker_id)``
+    (worker_id: the thread's ident in this process, or the pid of another process).
+    """
     if pickled:
         import cloudpickle
         calls = cloudpickle.loads(calls)
+    times = None
+    if timed:
+        times = []
+        me = os.getpid() if pickled else threading.get_ident()
     start = perf_counter()
     values = []
     for func, args, kwargs in calls:
         try:
-            values.append(func(*args, **kwargs))
+            if timed:
+                t0 = perf_counter()
+                values.append(func(*args, **kwargs))
+                times.append((t0, perf_counter(), me))
+            else:
+                values.append(func(*args, **kwargs))
         except BaseException as exc:
             tb = "".join(traceback.format_exception(exc))
-            out = (values, (len(values), exc, tb), perf_counter() - start)
+            out = (values, (len(values), exc, tb), perf_counter() - start, times)
             return _dumps_result(out) if pickled else out
-    out = (values, None, perf_counter() - start)
+    out = (values, None, perf_counter() - start, times)
     if pickled:
         import cloudpickle
         return cloudpickle.dumps(out, protocol=5)
@@ -45,9 +60,9 @@ def _dumps_result(out):
     try:
         return cloudpickle.dumps(out, protocol=5)
     except Exception:  # the exception itself cannot travel: send its text
-        values, (i, exc, tb), seconds = out
+        values, (i, exc, tb), seconds, times = out
         return cloudpickle.dumps((values, (i, RuntimeError(f"{type(exc).__name__}: {exc}"), tb),
-                                  seconds), protocol=5)
+                                  seconds, times), protocol=5)
 
 
 class ExecutorBackend:
@@ -60,6 +75,8 @@ class ExecutorBackend:
         self.data: dict = {}
         self._done: SimpleQueue = SimpleQueue()
         self._inflight = 0
+
+    record_times = False
 
     def capacity(self) -> int:
         return self.nworkers + 1 - self._inflight
@@ -80,7 +97,7 @@ class ExecutorBackend:
         else:
             payload = calls
         keys = [t.key for t in tasks]
-        future = self.executor.submit(_run_calls, payload, self.pickled)
+        future = self.executor.submit(_run_calls, payload, self.pickled, self.record_times)
         self._inflight += 1
         future.add_done_callback(lambda f: self._done.put((keys, f)))
 
@@ -90,19 +107,21 @@ class ExecutorBackend:
         try:
             out = future.result()
         except BaseException as exc:  # the executor itself failed (e.g. a broken process pool)
-            return [], (keys[0], exc), 0.0, 0
+            return [], (keys[0], exc), 0.0, 0, None
         if self.pickled:
             import cloudpickle
             out = cloudpickle.loads(out)
-        values, error, seconds = out
+        values, error, seconds, times = out
         finished = keys[: len(values)]
         self.data.update(zip(finished, values))
+        if times is not None:
+            times = [(key, *t) for key, t in zip(finished, times)]
         if error is not None:
             i, exc, tb = error
             if self.pickled and exc.__cause__ is None:
                 exc.__cause__ = RemoteTraceback(tb)
-            return finished, (keys[i], exc), seconds, len(values) + 1
-        return finished, None, seconds, len(values)
+            return finished, (keys[i], exc), seconds, len(values) + 1, times
+        return finished, None, seconds, len(values), times
 
     def release(self, key) -> None:
         self.data.pop(key, None)

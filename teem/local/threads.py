@@ -90,10 +90,28 @@ def run_batch(tasks: list, data: dict, done: SimpleQueue) -> None:
         try:
             data[task.key] = task(data)
         except BaseException as exc:  # reported to the engine, which re-raises it
-            done.put((finished, (task.key, exc), perf_counter() - start, len(finished) + 1))
+            done.put((finished, (task.key, exc), perf_counter() - start, len(finished) + 1, None))
             return
         finished.append(task.key)
-    done.put((finished, None, perf_counter() - start, len(finished)))
+    done.put((finished, None, perf_counter() - start, len(finished), None))
+
+
+def run_batch_timed(tasks: list, data: dict, done: SimpleQueue) -> None:
+    """:func:`run_batch` that also reports each task's ``(key, start, stop, thread ident)``."""
+    me = threading.get_ident()
+    start = perf_counter()
+    finished = []
+    times = []
+    for task in tasks:
+        t0 = perf_counter()
+        try:
+            data[task.key] = task(data)
+        except BaseException as exc:
+            done.put((finished, (task.key, exc), perf_counter() - start, len(finished) + 1, times))
+            return
+        times.append((task.key, t0, perf_counter(), me))
+        finished.append(task.key)
+    done.put((finished, None, perf_counter() - start, len(finished), times))
 
 
 class ThreadBackend:
@@ -107,6 +125,7 @@ class ThreadBackend:
         self._inflight = 0
 
     inline_seconds = INLINE_SECONDS_PER_TASK
+    record_times = False
 
     def run_here(self, task) -> None:
         data = self.data
@@ -118,7 +137,8 @@ class ThreadBackend:
     def submit(self, tasks: list, seconds_per_task: float | None) -> None:
         self._inflight += 1
         data, done = self.data, self._done
-        self.pool.put(lambda: run_batch(tasks, data, done))
+        run = run_batch_timed if self.record_times else run_batch
+        self.pool.put(lambda: run(tasks, data, done))
 
     def wait(self):
         out = self._done.get()

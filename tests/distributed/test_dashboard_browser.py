@@ -157,7 +157,14 @@ def test_browser_watches_a_computation(cluster, browser):
             "return [...document.querySelectorAll('#workers-table tbody tr')].map(r => r.dataset.address)"))
             == addresses)
         assert browser.current_url.endswith("/workers")
+
+        def table_rows():
+            return len(browser.execute_script("return [...document.querySelectorAll('#workers-table tbody tr')]"))
+        cluster.scale(3)  # seed 003 watches the workers view while the cluster scales
+        wait_for(lambda: table_rows() == 3)
         browser.save_screenshot(str(ARTIFACTS / "dashboard-workers.png"))
+        cluster.scale(2)
+        wait_for(lambda: table_rows() == 2)
 
         held = client.map(slow_mean, range(6), [0.01] * 6)  # results kept: the graph has them
         total = client.submit(sum, held)

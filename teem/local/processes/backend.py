@@ -43,6 +43,8 @@ _runs = itertools.count(1)
 class ProcessBackend:
     """See :class:`teem.local.engine.Backend`."""
 
+    record_times = False  # set by the engine when a callback wants task times
+
     def __init__(self, pool: ProcessPool):
         pool.revive()
         self.pool = pool
@@ -76,7 +78,7 @@ class ProcessBackend:
             self.here[node.key] = node.value
             self.where[node.key] = {HERE}
         if not tasks:
-            self.completed.append(([t.key for t in known], None, 0.0, 0))
+            self.completed.append(([t.key for t in known], None, 0.0, 0, None))
             return
         w = self._choose_worker(tasks)
         self.busy[w] += 1
@@ -130,7 +132,7 @@ class ProcessBackend:
             self._fetch(holder, ks, None)
         while self._results_pending:
             self._receive()
-            for _, error, _, _ in self.completed:
+            for _, error, *_ in self.completed:
                 if error is not None and isinstance(error[1], WorkerDiedError):
                     raise error[1]
         return [self.here[k] for k in keys]
@@ -224,7 +226,8 @@ class ProcessBackend:
             return key
 
         try:
-            message = pack(("run", self.run, batch, new_funcs, specs, drop), share_array=share_array)
+            message = pack(("run", self.run, batch, new_funcs, specs, drop, self.record_times),
+                           share_array=share_array)
         except Exception as exc:
             raise _serialization_error(tasks, exc) from exc
         sent.update(new_funcs)
@@ -258,7 +261,7 @@ class ProcessBackend:
                         "whose results are needed elsewhere, or use the 'threads' scheduler.")
 
     def _on_done(self, w: int, msg) -> None:
-        _, run, batch, finished, sizes, small, error, seconds = msg
+        _, run, batch, finished, sizes, small, error, seconds, times = msg
         if run != self.run:
             return  # from an earlier, abandoned run
         _, tasks, known = self.batches.pop(batch)
@@ -270,13 +273,16 @@ class ProcessBackend:
             self.here[key] = value
             self.where[key].add(HERE)
         nrun = len(finished)
+        if times is not None:
+            pid = self.pool.workers[w].pid
+            times = [(key, t0, t1, pid) for key, (t0, t1) in zip(finished, times)]
         if error is not None:
             key, exc, text = error
             if text and exc.__cause__ is None:
                 exc.__cause__ = RemoteTraceback(text)
-            self.completed.append((known + finished, (key, exc), seconds, nrun + 1))
+            self.completed.append((known + finished, (key, exc), seconds, nrun + 1, times))
         else:
-            self.completed.append((known + finished, None, seconds, nrun))
+            self.completed.append((known + finished, None, seconds, nrun, times))
 
     def _on_data(self, w: int, msg) -> None:
         _, request, values = msg
@@ -314,7 +320,7 @@ class ProcessBackend:
         self.busy[w] = SLOTS_PER_WORKER  # never choose it again in this run
         lost = [k for k, holders in self.where.items() if holders == {w}]
         key = keys[0] if keys else (lost[0] if lost else None)
-        self.completed.append(([], (key, error), 0.0, 0))
+        self.completed.append(([], (key, error), 0.0, 0, None))
 
 
 def _serialization_error(tasks: list, exc: Exception) -> SerializationError:

@@ -9,15 +9,18 @@ releases them; the engine sends it inputs only when it does not have them.
 Messages (tuples, first item the operation)::
 
     engine -> worker                          worker -> engine
-    ("store", key, value)                     ("done", run, batch, keys, sizes, small, error, seconds)
-    ("run", run, batch, funcs, tasks, drop)   ("data", request, {key: value})
+    ("store", key, value)                     ("done", run, batch, keys, sizes, small, error, seconds,
+    ("run", run, batch, funcs, tasks, drop,    times)
+      timed)                                  ("data", request, {key: value})
     ("fetch", request, [key, ...])            ("unsendable", request, keys, text)
     ("release", [key, ...]) / ("clear",) / ("exit",)
 
 In "run", ``tasks`` are ``(key, function id, args, kwargs, dependencies)``
 tuples and ``funcs`` maps the ids of functions new to this worker to the
 functions themselves: a function is pickled once per worker and run, not once
-per task.  ``drop`` lists results to release first.
+per task.  ``drop`` lists results to release first.  With ``timed``, "done"
+carries ``times``: ``(start, stop)`` ``perf_counter`` readings per finished
+key (else None).
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ def serve(sock: socket.socket) -> None:
             return
         op = msg[0]
         if op == "run":
-            _, run, batch, funcs, specs, drop = msg
+            _, run, batch, funcs, specs, drop, timed = msg
             for key in drop:
                 store.pop(key, None)
             functions.update(funcs)
@@ -78,9 +81,15 @@ def serve(sock: socket.socket) -> None:
                      for key, fid, args, kwargs, deps in specs]
             start = perf_counter()
             finished, sizes, small, error = [], [], {}, None
+            times = [] if timed else None
             for task in tasks:
                 try:
-                    value = task(store)
+                    if timed:
+                        t0 = perf_counter()
+                        value = task(store)
+                        times.append((t0, perf_counter()))
+                    else:
+                        value = task(store)
                 except BaseException as exc:  # reported; the worker itself carries on
                     error = (task.key, *_error_payload(exc))
                     break
@@ -91,14 +100,15 @@ def serve(sock: socket.socket) -> None:
                 sizes.append(size)
                 if size <= SMALL_RESULT_BYTES:
                     small[key] = value
-            reply = ("done", run, batch, finished, sizes, small, error, perf_counter() - start)
+            reply = ("done", run, batch, finished, sizes, small, error, perf_counter() - start, times)
             try:
                 send_obj(sock, reply, plain_first=True)
             except Exception:
                 # A small result that cannot be pickled stays here, like a large one; it
                 # fails only if the caller ever asks for it (see "unsendable").
                 small = {k: v for k, v in small.items() if _picklable(v)}
-                send_obj(sock, ("done", run, batch, finished, sizes, small, error, reply[-1]))
+                send_obj(sock, ("done", run, batch, finished, sizes, small, error, reply[-2],
+                                times))
             msg = tasks = reply = small = value = None  # hold no result beyond the store
         elif op == "store":
             store[msg[1]] = msg[2]
