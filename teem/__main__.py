@@ -23,11 +23,10 @@ __all__ = ["COMMANDS", "main"]
 
 # command name -> (module defining main(argv, prog), one-line help shown by `teem --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
-    # Planned (the modules do not exist yet):
     "scheduler": ("teem.distributed.cli.scheduler", "start a teem scheduler"),
     "worker": ("teem.distributed.cli.worker", "start workers and connect them to a scheduler"),
     "ssh": ("teem.deploy.ssh_cli", "start a scheduler and workers on hosts over SSH"),
-    # "top": ("teem.distributed.cli.top", "watch a running cluster from the terminal"),
+    "top": ("teem.distributed.cli.top", "watch a running cluster from the terminal"),
 }
 
 
