@@ -13,6 +13,8 @@ included (on 2 cores it competes with the cluster), which makes the figure pessi
 
 import argparse
 import os
+
+import psutil
 import shutil
 import statistics
 import sys
@@ -57,16 +59,18 @@ def main() -> None:
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=address)
         client = Client(cluster)
         client.gather(client.map(inc, range(-20, 0)))  # warm: connections open, function known
-        configs[name] = (cluster, client, [])
+        configs[name] = (cluster, client, [], psutil.Process(cluster._scheduler_process.process.pid), [])
     browser = open_browser(configs["dashboard + browser"][0].dashboard_link)
     try:
         seen_before = updates(browser)
         watch_start = time.monotonic()
         for _ in range(args.repeat):
-            for name, (_, client, times) in configs.items():
+            for name, (_, client, times, scheduler, cpu) in configs.items():
+                cpu_before = sum(scheduler.cpu_times()[:2])
                 start = time.perf_counter()
                 out = client.gather(client.map(inc, range(args.n)))
                 times.append(time.perf_counter() - start)
+                cpu.append(sum(scheduler.cpu_times()[:2]) - cpu_before)
                 assert out[-1] == args.n
                 del out
         watched = time.monotonic() - watch_start
@@ -74,16 +78,17 @@ def main() -> None:
         drawn = browser.execute_script("return +document.getElementById('stream-canvas').dataset.rects")
     finally:
         browser.quit()
-        for cluster, client, _ in configs.values():
+        for cluster, client, *_ in configs.values():
             client.close()
             cluster.close()
 
     base = min(configs["no dashboard"][2])
     print(f"map of {args.n:,} tasks, 2 workers x 1 thread, best (median) of {args.repeat}, interleaved")
-    for name, (_, _, times) in configs.items():
+    for name, (_, _, times, _, cpu) in configs.items():
         best = min(times)
         print(f"  {name:22s} {best:7.3f} s ({statistics.median(times):7.3f})  "
-              f"{args.n / best:9,.0f} tasks/s  throughput vs no dashboard: {base / best:5.3f}x")
+              f"{args.n / best:9,.0f} tasks/s  throughput vs no dashboard: {base / best:5.3f}x  "
+              f"scheduler CPU {1e6 * statistics.median(cpu) / args.n:5.1f} us/task (median)")
     print(f"  browser received {seen} updates in {watched:.1f} s ({seen / watched:.1f}/s); "
           f"{drawn} task-stream rectangles on screen at the end")
 
