@@ -68,6 +68,35 @@ function sizedCanvas(canvas, height) {
   return { ctx, width, height: h };
 }
 
+// Keep a container's rows in step with a list: rows are made once per key and then only
+// updated where a value changed, so a redraw costs the browser (and this machine) little.
+function syncRows(container, items, keyOf, make, update) {
+  const byKey = container._rows || (container._rows = new Map());
+  const wanted = new Set();
+  let previous = null;
+  for (const item of items) {
+    const key = keyOf(item);
+    wanted.add(key);
+    let row = byKey.get(key);
+    if (!row) { row = make(item); byKey.set(key, row); }
+    update(row, item);
+    const expected = previous ? previous.nextSibling : container.firstChild;
+    if (row !== expected) container.insertBefore(row, expected);
+    previous = row;
+  }
+  for (const [key, row] of byKey) if (!wanted.has(key)) { row.remove(); byKey.delete(key); }
+}
+
+function setText(node, text) { if (node.textContent !== text) node.textContent = text; }
+function setStyle(node, name, value) { if (node.style[name] !== value) node.style[name] = value; }
+function setData(node, name, value) { value = String(value); if (node.dataset[name] !== value) node.dataset[name] = value; }
+
+function emptyNote(container, empty, text) {
+  let note = container.querySelector(":scope > .empty");
+  if (empty && !note) container.append(el("p", { class: "empty" }, text));
+  if (!empty && note) note.remove();
+}
+
 // ------------------------------------------------------------------ views
 
 function showView(name) {
@@ -91,60 +120,72 @@ function render() {
 
 function renderSummary(doc) {
   const t = doc.totals;
-  $("#summary").textContent =
+  setText($("#summary"),
     `${t.workers} workers · ${t.threads} threads · ${formatBytes(t.memory)} used` +
-    ` · tasks ${t.done}/${t.tasks} done, ${t.processing} running` + (t.erred ? `, ${t.erred} erred` : "");
+    ` · tasks ${t.done}/${t.tasks} done, ${t.processing} running` + (t.erred ? `, ${t.erred} erred` : ""));
+}
+
+// A label, a bar of coloured segments and a count: one progress or memory row.
+function makeBarRow(className, segments) {
+  return el("div", { class: `bar-row ${className}` }, el("span", { class: "label" }),
+    el("div", { class: "bar" }, ...segments.map((c) => el("span", { class: c }))), el("span", { class: "count" }));
 }
 
 function renderProgress(rows) {
   const box = $("#progress");
-  box.replaceChildren();
-  if (!rows.length) { box.append(el("p", { class: "empty" }, "no tasks")); return; }
-  for (const r of rows) {
-    const pct = (n) => `${(100 * n / r.total).toFixed(2)}%`;
-    const bar = el("div", { class: "bar" },
-      el("span", { style: `width:${pct(r.done)};background:${colourOf(r.prefix)}` }),
-      el("span", { class: "processing", style: `width:${pct(r.processing)}` }),
-      el("span", { class: "erred", style: `width:${pct(r.erred)}` }));
-    box.append(el("div", { class: "bar-row progress-row", "data-prefix": r.prefix, "data-done": r.done,
-                           "data-total": r.total, "data-erred": r.erred },
-      el("span", { class: "label", title: r.prefix }, r.prefix), bar,
-      el("span", { class: "count" }, `${r.done} / ${r.total}` + (r.erred ? ` (${r.erred} erred)` : ""))));
-  }
+  emptyNote(box, !rows.length, "no tasks");
+  syncRows(box, rows, (r) => r.prefix,
+    () => makeBarRow("progress-row", ["done", "processing", "erred"]),
+    (row, r) => {
+      const pct = (n) => `${(100 * n / r.total).toFixed(2)}%`;
+      const [label, bar, count] = row.children;
+      setText(label, r.prefix); label.title = r.prefix;
+      const [done, processing, erred] = bar.children;
+      setStyle(done, "width", pct(r.done)); setStyle(done, "background", colourOf(r.prefix));
+      setStyle(processing, "width", pct(r.processing));
+      setStyle(erred, "width", pct(r.erred));
+      setText(count, `${r.done} / ${r.total}` + (r.erred ? ` (${r.erred} erred)` : ""));
+      setData(row, "prefix", r.prefix); setData(row, "done", r.done);
+      setData(row, "total", r.total); setData(row, "erred", r.erred);
+    });
 }
 
 function renderMemory(workers) {
   const box = $("#memory");
-  box.replaceChildren();
-  if (!workers.length) { box.append(el("p", { class: "empty" }, "no workers")); return; }
+  emptyNote(box, !workers.length, "no workers");
   const scale = Math.max(1, ...workers.map((w) => Math.max(w.memory_limit || 0, w.memory + w.spilled)));
-  for (const w of workers) {
-    const pct = (n) => `${(100 * n / scale).toFixed(2)}%`;
-    const managed = Math.min(w.managed, w.memory);
-    const colour = w.memory_limit && w.memory > 0.8 * w.memory_limit ? "var(--bad)" : "var(--accent)";
-    const bar = el("div", { class: "bar" },
-      el("span", { style: `width:${pct(managed)};background:${colour}` }),
-      el("span", { class: "unmanaged", style: `width:${pct(w.memory - managed)};background:${colour}` }),
-      el("span", { class: "spilled", style: `width:${pct(w.spilled)}` }));
-    const limit = w.memory_limit ? ` / ${formatBytes(w.memory_limit)}` : "";
-    box.append(el("div", { class: "bar-row memory-row", "data-worker": w.address },
-      el("span", { class: "label", title: w.address }, w.name), bar,
-      el("span", { class: "count" }, formatBytes(w.memory) + limit + (w.spilled ? ` +${formatBytes(w.spilled)} disk` : ""))));
-  }
+  syncRows(box, workers, (w) => w.address,
+    () => makeBarRow("memory-row", ["managed", "unmanaged", "spilled"]),
+    (row, w) => {
+      const pct = (n) => `${(100 * n / scale).toFixed(2)}%`;
+      const managedBytes = Math.min(w.managed, w.memory);
+      const colour = w.memory_limit && w.memory > 0.8 * w.memory_limit ? "var(--bad)" : "var(--accent)";
+      const [label, bar, count] = row.children;
+      setText(label, w.name); label.title = w.address;
+      const [managed, unmanaged, spilled] = bar.children;
+      setStyle(managed, "width", pct(managedBytes)); setStyle(managed, "background", colour);
+      setStyle(unmanaged, "width", pct(w.memory - managedBytes)); setStyle(unmanaged, "background", colour);
+      setStyle(spilled, "width", pct(w.spilled));
+      const limit = w.memory_limit ? ` / ${formatBytes(w.memory_limit)}` : "";
+      setText(count, formatBytes(w.memory) + limit + (w.spilled ? ` +${formatBytes(w.spilled)} disk` : ""));
+      setData(row, "worker", w.address);
+    });
 }
 
+const WORKER_COLUMNS = [
+  (w) => w.name, (w) => w.address, (w) => w.nthreads, (w) => w.cpu.toFixed(0),
+  (w) => formatBytes(w.memory), (w) => (w.memory_limit ? formatBytes(w.memory_limit) : "none"),
+  (w) => formatBytes(w.managed), (w) => formatBytes(w.spilled), (w) => w.executing, (w) => w.ready,
+  (w) => w.processing, (w) => w.nkeys, (w) => (w.last_seen ? formatAgo(state.now - w.last_seen) : ""),
+];
+
 function renderWorkers(workers) {
-  const body = $("#workers-table tbody");
-  body.replaceChildren();
-  const now = state.now;
-  for (const w of workers) {
-    const num = (v) => el("td", { class: "num" }, v);
-    body.append(el("tr", { "data-address": w.address, "data-name": w.name },
-      el("td", {}, w.name), el("td", {}, w.address), num(w.nthreads), num(w.cpu.toFixed(0)),
-      num(formatBytes(w.memory)), num(w.memory_limit ? formatBytes(w.memory_limit) : "none"),
-      num(formatBytes(w.managed)), num(formatBytes(w.spilled)), num(w.executing), num(w.ready),
-      num(w.processing), num(w.nkeys), el("td", {}, w.last_seen ? formatAgo(now - w.last_seen) : "")));
-  }
+  syncRows($("#workers-table tbody"), workers, (w) => w.address,
+    () => el("tr", {}, ...WORKER_COLUMNS.map((_, i) => el("td", { class: i > 1 && i < 12 ? "num" : "" }))),
+    (row, w) => {
+      WORKER_COLUMNS.forEach((column, i) => setText(row.children[i], String(column(w))));
+      setData(row, "address", w.address); setData(row, "name", w.name);
+    });
 }
 
 // The task stream: rows are worker threads ("name/thread"), x is time over the last window.
@@ -181,9 +222,9 @@ function renderStream() {
     ctx.fillText(label, Math.min(x(t0 + s) - 8, right - 20), height - 4);
   }
   canvas.dataset.rects = String(drawn);
-  const legend = $("#stream-legend");
   const prefixes = [...new Set(state.rects.map((r) => r[1]))].sort();
-  legend.replaceChildren(...prefixes.map((p) => el("span", {}, el("i", { style: `background:${colourOf(p)}` }), p)));
+  syncRows($("#stream-legend"), prefixes, (p) => p,
+    (p) => el("span", {}, el("i", { style: `background:${colourOf(p)}` }), p), () => {});
 }
 
 function streamTooltip(event) {
