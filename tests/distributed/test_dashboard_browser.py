@@ -250,3 +250,39 @@ def test_event_stream_viewers_come_and_go():
             while received.count(b"HTTP/1.1 200") < 2:
                 received += sock.recv(65536)
             assert b"ok\n" in received and b"<!DOCTYPE" not in received
+
+
+def test_link_template_for_proxies(cluster, monkeypatch):
+    """Dask's distributed.dashboard.link: a dashboard behind a proxy (JupyterHub's, say)."""
+    from teem import config
+    port = cluster.dashboard_link.split(":")[2].split("/")[0]
+    monkeypatch.setenv("TEEM_TEST_PREFIX", "/user/ada/")
+    with Client(cluster) as client:
+        with config.set({"distributed.dashboard.link": "{TEEM_TEST_PREFIX}proxy/{port}/status"}):
+            assert client.dashboard_link == f"/user/ada/proxy/{port}/status"
+        with config.set({"distributed.dashboard.link": "{scheme}://{host}:{port}/status"}):
+            assert client.dashboard_link == cluster.dashboard_link
+        with config.set({"distributed.dashboard.link": "{nope}/status"}):
+            with pytest.raises(ValueError, match="distributed.dashboard.link"):
+                client.dashboard_link
+
+
+def test_scheduler_cli_prints_and_serves_the_dashboard(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    process = subprocess.Popen([sys.executable, "-m", "teem", "scheduler", "--port", "0",
+                                "--dashboard-address", ":0", "--scheduler-file", str(tmp_path / "s.json")],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [process.stdout.readline() for _ in range(2)]
+        assert lines[0].startswith("Scheduler at: tcp://127.0.0.1:")
+        assert lines[1].startswith("Dashboard at: http://127.0.0.1:") and lines[1].strip().endswith("/status")
+        assert get(lines[1].split(": ", 1)[1].strip())[0] == 200
+        info = json.loads((tmp_path / "s.json").read_text())
+        assert info["dashboard"] == lines[1].split(": ", 1)[1].strip() and info["services"]["dashboard"] > 0
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(20) == 0
+    quiet = subprocess.run([sys.executable, "-m", "teem", "scheduler", "--help"], capture_output=True, text=True)
+    assert "--no-dashboard" in quiet.stdout

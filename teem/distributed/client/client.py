@@ -33,6 +33,7 @@ import uuid
 import warnings
 import weakref
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 from typing import Any, Iterable
 
 from teem.core import base, config
@@ -735,8 +736,14 @@ class Client:
 
     @property
     def dashboard_link(self) -> str | None:
-        """The web dashboard's status page (None if the scheduler serves none)."""
-        return getattr(self.cluster, "dashboard_link", None) or self._scheduler_dashboard
+        """The web dashboard's status page (None if the scheduler serves none).
+
+        Config ``distributed.dashboard.link`` (as in Dask) rewrites it, for a dashboard
+        reached through a proxy: a template with ``{scheme}``, ``{host}``, ``{port}`` and
+        environment variables, e.g. ``'{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status'``.
+        """
+        link = getattr(self.cluster, "dashboard_link", None) or self._scheduler_dashboard
+        return _dashboard_link(link) if link else None
 
     # ------------------------------------------------------------------ closing
 
@@ -825,6 +832,20 @@ class FutureLostError(TeemError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+def _dashboard_link(link: str) -> str:
+    """``link`` through the ``distributed.dashboard.link`` template, if one is configured."""
+    template = config.get("distributed.dashboard.link", None)
+    if not template:
+        return link
+    parts = urlsplit(link)
+    try:
+        return template.format(**{**os.environ, "scheme": parts.scheme, "host": parts.hostname,
+                                  "port": parts.port})
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"config distributed.dashboard.link={template!r} cannot be filled in ({exc!r}): "
+                         "it may use {scheme}, {host}, {port} and environment variables") from None
 
 
 def _pack_args(args: tuple, deps: list) -> tuple:
