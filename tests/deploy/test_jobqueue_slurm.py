@@ -1,9 +1,11 @@
 """SLURMCluster on a real one-node SLURM: scale, whole-job retirement, close, seed 002 and 003."""
 
+import json
 import subprocess
 import sys
 import textwrap
 import time
+import urllib.request
 
 import numpy as np
 import pytest
@@ -39,6 +41,8 @@ def test_scale_retire_whole_jobs_and_close(no_jobs_left, tmp_path):
         assert names == sorted(f"SLURMCluster-{j}-{i}" for j in jobs for i in (0, 1))
         assert "Workers: 4, Cores: 4, Memory: 4.00 GiB" in cluster._repr_html_()
         assert "workers=4, threads=4" in repr(cluster)
+        with urllib.request.urlopen(cluster.dashboard_link.rsplit("/", 1)[0] + "/api/status", timeout=10) as page:
+            assert len(json.load(page)["workers"]) == 4  # seed 003 watches the workers view
 
         with Client(cluster) as client:
             start = time.monotonic()

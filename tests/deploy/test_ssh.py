@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 import psutil
 import pytest
@@ -65,6 +66,8 @@ def test_sshcluster_map_and_close(sshd):
         assert started < 30
         assert "workers=2, threads=2" in repr(cluster)
         assert "Workers: 2, Cores: 2" in cluster._repr_html_()
+        with urllib.request.urlopen(cluster.dashboard_link.rsplit("/", 1)[0] + "/api/status", timeout=10) as page:
+            assert len(json.load(page)["workers"]) == 2  # the remote scheduler's dashboard
         with Client(cluster) as client:
             assert client.gather(client.map(double, range(200))) == [2 * i for i in range(200)]
             # the secret is on no command line, here or on the host
