@@ -128,6 +128,8 @@ class Activity:
                 if t1 < floor:
                     continue
                 name = key[0] if type(key) is tuple else key
+                if type(name) is not str:  # (keys are strings or tuples starting with one)
+                    name = str(name)
                 rect = rects.get(thread)
                 if rect is not None:
                     prefix = rect[1]

@@ -168,8 +168,13 @@ class Dashboard:
         try:
             while self._viewers:
                 await asyncio.sleep(self.interval)
-                stream, cursor = activity.stream_since(cursor, self._worker_names())
-                text = _dumps(self.status_document(stream))
+                try:
+                    stream, cursor = activity.stream_since(cursor, self._worker_names())
+                    text = _dumps(self.status_document(stream))
+                except Exception:  # a bug or odd data must not end live updates for good
+                    logger.exception("dashboard update failed")
+                    cursor = activity.nbatches
+                    continue
                 for queue in list(self._viewers):
                     _offer(queue, text)
         finally:
