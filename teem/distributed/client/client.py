@@ -812,14 +812,21 @@ class Client:
         except Exception:
             return f"<Client: {self.scheduler_address!r}>"
         memory = sum(w.get("memory_limit") or 0 for w in workers)
-        dashboard = f" dashboard={self.dashboard_link}" if self.dashboard_link else ""
+        link = self._shown_link()
+        dashboard = f" dashboard={link}" if link else ""
         return (f"<Client: {self.scheduler_address!r} processes={len(workers)} "
                 f"threads={sum(w['nthreads'] for w in workers)}, memory={format_bytes(memory)}{dashboard}>")
+
+    def _shown_link(self) -> str | None:
+        try:
+            return self.dashboard_link
+        except ValueError:  # a broken link template: said when asked for the link, not in a repr
+            return None
 
     def _repr_html_(self) -> str:
         info = self.scheduler_info()["workers"].values()
         memory = sum(w.get("memory_limit") or 0 for w in info)
-        link = self.dashboard_link
+        link = self._shown_link()
         dashboard = (f'<br>Dashboard: <a href="{html.escape(link)}" target="_blank">{html.escape(link)}</a>'
                      if link else "")
         return (f"<div><b>Client</b> {self.id}<br>Scheduler: {self.scheduler_address}{dashboard}<br>"
