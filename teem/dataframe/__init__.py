@@ -7,12 +7,14 @@
     air[(air.UniqueCarrier == "UA") & (air.Origin == "EWR")].groupby("Dest").DepDelay.mean()
 
 Modules: ``core`` (the collections), ``partitionwise`` (one task per
-partition), ``reductions``, ``groupby`` and ``summaries`` (tree reductions),
+partition), ``reductions``, ``groupby``, ``summaries``, ``describe`` and
+``distinct`` (tree reductions: quantiles, describe, drop_duplicates),
 ``shuffle`` (hash and range shuffles, in memory or on disk), ``join``
-(merge), ``sorting`` (set_index, sort_values), ``indexing`` (loc),
-``repartition``, ``optimize``, ``rules`` and ``fuse`` (projection pushdown,
-per-partition fusion), ``io`` (pandas, CSV with a parsed-partition cache,
-Parquet, JSON, writers).
+(merge: broadcast, aligned on divisions, or hashed), ``sorting`` (set_index,
+sort_values), ``indexing`` (loc, iloc), ``categorical`` (known and unknown
+categories, ``.cat``), ``repartition``, ``optimize``, ``rules`` and ``fuse``
+(projection pushdown, per-partition fusion), ``io`` (pandas, CSV with a
+compact parsed-partition cache, Parquet with hive folders, JSON, writers).
 """
 
 from teem.core import config as _config
@@ -37,7 +39,7 @@ __all__ = [
 
 # I/O loads on first use (pyarrow, fsspec): name -> module
 _LAZY = {"read_csv": "teem.dataframe.io.csv", "read_parquet": "teem.dataframe.io.parquet",
-         "to_parquet": "teem.dataframe.io.parquet", "read_json": "teem.dataframe.io.json",
+         "to_parquet": "teem.dataframe.io.parquet_write", "read_json": "teem.dataframe.io.json",
          "to_csv": "teem.dataframe.io.write", "to_json": "teem.dataframe.io.write"}
 
 

@@ -48,7 +48,8 @@ def _concat(parts: list):
         return parts[0]
     if isinstance(parts[0], pd.Index):
         return parts[0].append(list(parts[1:]))
-    return pd.concat(parts)
+    from teem.dataframe.categorical import concat_categoricals
+    return pd.concat(concat_categoricals(parts))  # partitions' own categories joined, not object
 
 
 def _rebuild(graph: Graph, name: str, meta: Any, divisions: tuple):
@@ -175,6 +176,11 @@ class Frame:
         from teem.dataframe.manipulation import head
         return head(self, n, npartitions, compute)
 
+    def tail(self, n: int = 5, npartitions: int = 1, compute: bool = True):
+        """The last ``n`` rows, read from the last ``npartitions`` partitions only (-1: all)."""
+        from teem.dataframe.manipulation import tail
+        return tail(self, n, npartitions, compute)
+
     def map_partitions(self, func, *args, **kwargs):
         """``func(partition, *args, **kwargs)`` on every partition; see :func:`map_partitions`."""
         return map_partitions(func, self, *args, **kwargs)
@@ -184,6 +190,12 @@ class Frame:
         """Label-based rows (and columns): only partitions that may hold the labels are read."""
         from teem.dataframe.indexing import LocIndexer
         return LocIndexer(self)
+
+    @property
+    def iloc(self):
+        """Columns by position: ``df.iloc[:, [0, 2]]`` (rows by position raise NotImplementedError)."""
+        from teem.dataframe.indexing import ILocIndexer
+        return ILocIndexer(self)
 
     def sort_values(self, by=None, ascending=True, na_position: str = "last", npartitions: int | None = None,
                     shuffle_method: str | None = None):
@@ -198,12 +210,13 @@ class Frame:
         from teem.dataframe.repartition import repartition
         return repartition(self, npartitions=npartitions, divisions=divisions)
 
-    def drop_duplicates(self, subset=None, keep: str = "first", ignore_index: bool = False,
-                        split_every: int | None = None):
-        """Rows without repeats (a tree reduction: the result is one partition)."""
-        from teem.dataframe.summaries import drop_duplicates
+    def drop_duplicates(self, subset=None, keep="first", ignore_index: bool = False,
+                        split_every: int | None = None, split_out: int | None = None):
+        """Rows without repeats: ``keep='first'``, ``'last'`` or False (drop every repeated row).
+        One output partition in pandas' order, or ``split_out=M`` hash-shuffled partitions."""
+        from teem.dataframe.distinct import drop_duplicates
         return drop_duplicates(self, subset=subset, keep=keep, ignore_index=ignore_index,
-                               split_every=split_every)
+                               split_every=split_every, split_out=split_out)
 
     def quantile(self, q=0.5, numeric_only: bool = False):
         """Quantiles with linear interpolation: exact up to a million values per column, then
@@ -213,7 +226,7 @@ class Frame:
 
     def describe(self, percentiles=None, include=None, exclude=None):
         """Count, mean, std, min, quantiles and max (or count, unique, top, freq), as pandas."""
-        from teem.dataframe.summaries import describe
+        from teem.dataframe.describe import describe
         return describe(self, percentiles=percentiles, include=include, exclude=exclude)
 
     # --- writing (teem.dataframe.io) ---
@@ -228,13 +241,19 @@ class Frame:
         return to_json(self, url_path, **kwargs)
 
     def to_parquet(self, path: str, **kwargs):
-        """Parquet files ``path/part.<i>.parquet``; see :func:`teem.dataframe.to_parquet`."""
-        from teem.dataframe.io.parquet import to_parquet
+        """Parquet files ``path/part.<i>.parquet`` (or hive folders with ``partition_on=``); see
+        :func:`teem.dataframe.to_parquet`."""
+        from teem.dataframe.io.parquet_write import to_parquet
         return to_parquet(self, path, **kwargs)
 
     # --- elementwise ---
     def astype(self, dtype):
-        return partitionwise(_astype, self, dtype, name="astype")
+        """Values as ``dtype`` (``'category'``: every partition makes its own categories, so the
+        result's categories are unknown until ``.cat.as_known()``)."""
+        from teem.dataframe.categorical import with_unknown_categories
+        from teem.dataframe.meta import infer_meta
+        meta = with_unknown_categories(infer_meta(_astype, (self, dtype), {}, "astype"), dtype)
+        return partitionwise(_astype, self, dtype, meta=meta, name="astype")
 
     def fillna(self, value=None, **kwargs):
         return partitionwise(_method("fillna"), self, value, name="fillna", **kwargs)
@@ -427,6 +446,12 @@ class Series(Frame):
     def dt(self):
         from teem.dataframe.accessors import DatetimeAccessor
         return DatetimeAccessor(self)
+
+    @property
+    def cat(self):
+        """Categories, codes, ``as_known()``, ``as_ordered()``...; see :mod:`teem.dataframe.categorical`."""
+        from teem.dataframe.categorical import CategoricalAccessor
+        return CategoricalAccessor(self)
 
     def rename(self, name):
         return partitionwise(_method("rename"), self, name, name="rename")

@@ -10,6 +10,12 @@ to bring rows with equal keys into the same task.
   (``inner``, or ``left`` with the small side on the right, ``right`` with it on
   the left), every partition of the big side is merged with the whole small
   side: one task per partition, no data moves.
+- **Aligned.**  When both sides join on their indexes and both know their
+  divisions, each is cut at the union of the two sets of divisions
+  (:func:`~teem.dataframe.repartition.repartition`, which reads only the
+  partitions overlapping each range) and partition ``j`` of the left is merged
+  with partition ``j`` of the right: no shuffle, and the result keeps the
+  union divisions.
 - **Hash.**  Otherwise both sides are shuffled (:mod:`teem.dataframe.shuffle`)
   into ``max(N_left, N_right)`` groups by a hash of their keys (column values
   or index), so equal keys meet in the group of the same number; group ``j``
@@ -103,6 +109,11 @@ def merge(left, right, how: str = "inner", on=None, left_on=None, right_on=None,
     right_small = not isinstance(right, Frame) or right.npartitions == 1
     meta = pd.merge(nonempty(_meta_of(left)), nonempty(_meta_of(right)), **options).iloc[:0]
 
+    if broadcast is not True and _aligned_on_index(left, right, options):
+        divisions = _union_divisions(left.divisions, right.divisions)
+        lparts = left.repartition(divisions=divisions)
+        rparts = right.repartition(divisions=divisions)
+        return partitionwise(_merge_parts, lparts, rparts, options, meta=meta, name="merge-aligned")
     can_right = right_small and how in ("inner", "left") and isinstance(left, Frame)
     can_left = left_small and how in ("inner", "right") and isinstance(right, Frame)
     if broadcast is None:
@@ -125,6 +136,23 @@ def merge(left, right, how: str = "inner", on=None, left_on=None, right_on=None,
     lgroups = shuffle(left, HashSplitter(lkeys, n), name="merge-left", method=shuffle_method)
     rgroups = shuffle(right, HashSplitter(rkeys, n), name="merge-right", method=shuffle_method)
     return partitionwise(_merge_parts, lgroups, rgroups, options, meta=meta, name="merge")
+
+
+def _aligned_on_index(left, right, options: dict) -> bool:
+    """Both sides are collections joined index to index, with known divisions."""
+    from teem.dataframe.core import Frame
+    return (isinstance(left, Frame) and isinstance(right, Frame) and bool(options.get("left_index"))
+            and bool(options.get("right_index")) and left.known_divisions and right.known_divisions
+            and not any(isinstance(side._meta.index.dtype, pd.CategoricalDtype) for side in (left, right)))
+
+
+def _union_divisions(a: tuple, b: tuple) -> tuple:
+    """Every boundary of both, ascending, once."""
+    try:
+        return tuple(sorted(set(a) | set(b)))
+    except TypeError as e:
+        raise TypeError(f"merge on indexes: the two sides' divisions cannot be compared ({a[0]!r} vs "
+                        f"{b[0]!r}); make the index dtypes match first") from e
 
 
 def _meta_of(side):

@@ -1,4 +1,4 @@
-"""Row selection and joining of whole collections: head, concat."""
+"""Row selection and joining of whole collections: head, tail, concat."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from teem.core.graph import Graph
 from teem.core.task import Ref, RefSeq, Task
 from teem.core.tokenize import tokenize
 
-__all__ = ["head", "concat"]
+__all__ = ["head", "tail", "concat"]
 
 
 def _head(part, n: int):
@@ -43,6 +43,43 @@ def head(frame, n: int = 5, npartitions: int = 1, compute: bool = True):
     if len(result) < n and npartitions < frame.npartitions:
         import warnings
         warnings.warn(f"head({n}) found only {len(result)} rows in the first {npartitions} "
+                      f"partition(s); pass npartitions=-1 to look in all of them", UserWarning,
+                      stacklevel=3)
+    return result
+
+
+def _tail(part, n: int):
+    return part.tail(n)
+
+
+def _tail_of_many(parts: list, n: int):
+    return pd.concat(parts).tail(n)
+
+
+def tail(frame, n: int = 5, npartitions: int = 1, compute: bool = True):
+    """The last ``n`` rows; only the last ``npartitions`` partitions are computed (-1: all)."""
+    from teem.dataframe.core import new_collection
+    if npartitions == -1:
+        npartitions = frame.npartitions
+    if not 1 <= npartitions <= frame.npartitions:
+        raise ValueError(f"tail(npartitions={npartitions}): this collection has {frame.npartitions} "
+                         "partitions; pass a number between 1 and that, or -1 for all")
+    name = f"tail-{tokenize(frame._name, n, npartitions)}"
+    key = (name, 0)
+    first = frame.npartitions - npartitions
+    srcs = tuple((frame._name, i) for i in range(first, frame.npartitions))
+    if npartitions == 1:
+        task = Task(key, _tail, (Ref(srcs[0]), n), None, srcs)
+    else:
+        task = Task(key, _tail_of_many, (RefSeq(list, srcs), n), None, srcs)
+    out = new_collection(Graph({key: task}, (frame._graph,)), name, frame._meta,
+                         (frame.divisions[first], frame.divisions[-1]))
+    if not compute:
+        return out
+    result = out.compute()
+    if len(result) < n and npartitions < frame.npartitions:
+        import warnings
+        warnings.warn(f"tail({n}) found only {len(result)} rows in the last {npartitions} "
                       f"partition(s); pass npartitions=-1 to look in all of them", UserWarning,
                       stacklevel=3)
     return result

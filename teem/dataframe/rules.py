@@ -13,6 +13,7 @@ from teem.core.task import Ref
 from teem.dataframe.core import _MethodCall, _assign, _astype, _filter, _index_of, _project
 from teem.dataframe.optimize import ALL, register_rule
 from teem.dataframe.indexing import _loc_columns, _loc_labels, _loc_slice
+from teem.dataframe.manipulation import _head, _tail
 from teem.dataframe.reductions import _length_chunk
 from teem.dataframe.repartition import _index_range, _split_rows
 
@@ -75,7 +76,7 @@ def _loc_columns_rule(task, need):
 register_rule(_project, _project_rule)
 register_rule(_loc_columns, _loc_columns_rule)
 # row selections by position or index: they use the columns that are used
-for _func in (_loc_slice, _loc_labels, _split_rows, _index_range):
+for _func in (_loc_slice, _loc_labels, _split_rows, _index_range, _head, _tail):
     register_rule(_func, _passthrough_rule)
 register_rule(_filter, _filter_rule)
 register_rule(_assign, _assign_rule)

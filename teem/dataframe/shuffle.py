@@ -116,8 +116,12 @@ class RangeSplitter:
         out = np.zeros(len(values), dtype=np.intp)
         present = values[~missing] if missing.any() else values
         if len(present) and self.boundaries:
-            bounds = pd.Index(self.boundaries).astype(present.dtype, copy=False)
-            out[~missing] = bounds.searchsorted(present.to_numpy(), side="right")
+            if isinstance(present.dtype, pd.CategoricalDtype):  # by category order, ordered or not
+                bounds = present.dtype.categories.get_indexer(self.boundaries)
+                out[~missing] = np.searchsorted(bounds, present.cat.codes.to_numpy(), side="right")
+            else:
+                bounds = pd.Index(self.boundaries).astype(present.dtype, copy=False)
+                out[~missing] = bounds.searchsorted(present.to_numpy(), side="right")
         if not self.ascending:
             out = self.npartitions - 1 - out
         if missing.any():

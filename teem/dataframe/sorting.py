@@ -11,6 +11,8 @@ Theory of operation
 2. **Shuffle.**  A :class:`~teem.dataframe.shuffle.RangeSplitter` sends each
    row to the range holding its key (:mod:`teem.dataframe.shuffle`; missing
    keys go to the last partition, or the first with ``na_position='first'``).
+   Categorical keys are ordered by their categories (as pandas sorts them,
+   ordered or not), in the sample and in the splitter alike.
 3. **Finish.**  Each output partition is sorted stably (``set_index``: by
    the new index; ``sort_values``: by all keys), and pieces arrive in input
    order, so the result equals pandas' stable sort.  ``set_index`` knows its
@@ -56,7 +58,7 @@ class _Sampler:
             return None
         values = pd.concat([p[0] for p in parts], ignore_index=True)
         weights = np.concatenate([p[1] for p in parts])
-        order = np.argsort(values.to_numpy(), kind="stable")
+        order = values.array.argsort(kind="stable")  # the values' own order: categories by their order
         return values.iloc[order].reset_index(drop=True), weights[order]
 
     def aggregate(self, partial):
@@ -80,9 +82,13 @@ def sample_divisions(frame, column: Any, npartitions: int) -> list:
     total = cumulative[-1]
     targets = total * np.arange(1, npartitions) / npartitions
     picks = np.minimum(np.searchsorted(cumulative, targets, side="left"), len(values) - 1)
-    inner = list(pd.unique(values.iloc[picks].to_numpy())) if len(picks) else []
     low, high = values.iloc[0], values.iloc[-1]
-    inner = [b for b in inner if low < b <= high]
+    # values are sorted (in their own order: a categorical's is its categories'), so the picks are
+    # too; drop repeats and the minimum, comparing for equality only
+    inner: list = []
+    for b in values.iloc[picks].tolist() if len(picks) else []:
+        if b != low and (not inner or b != inner[-1]):
+            inner.append(b)
     return [low, *inner, high]
 
 
@@ -141,11 +147,19 @@ def set_index(frame, column: Any, drop: bool = True, sorted: bool = False, divis
             return _with_divisions(partitionwise(_set_index_part, frame, column, drop, meta=meta,
                                                  name="set-index"), (None,) * (frame.npartitions + 1))
     divisions = list(divisions)
-    if list(pd.Index(divisions).sort_values()) != divisions:
+    if not _ascending(divisions, frame._meta[column].dtype):
         raise ValueError(f"set_index(divisions=...) must be ascending, got {divisions[:5]}...")
     splitter = RangeSplitter(column, divisions[1:-1])
     return shuffle(frame, splitter, finish=_Finish(_set_index_and_sort, column, drop), name="set-index",
                    divisions=tuple(divisions), meta=meta, method=shuffle_method)
+
+
+def _ascending(values: list, dtype) -> bool:
+    """Whether ``values`` ascend in the order of ``dtype`` (a categorical's: its categories')."""
+    index = pd.Index(values)
+    if isinstance(dtype, pd.CategoricalDtype):
+        index = index.astype(dtype)
+    return index.is_monotonic_increasing
 
 
 class _Finish:

@@ -1,4 +1,4 @@
-"""Summaries as tree reductions: quantile, describe, nlargest/nsmallest, drop_duplicates.
+"""Summaries as tree reductions: quantile, nlargest/nsmallest (describe: :mod:`teem.dataframe.describe`).
 
 Theory of operation -- quantiles
 --------------------------------
@@ -25,13 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from teem.core.graph import Graph
-from teem.core.task import Task
-from teem.core.tokenize import tokenize
 from teem.dataframe.meta import nonempty
 from teem.dataframe.reductions import tree_reduce
 
-__all__ = ["quantile", "describe", "nlargest", "drop_duplicates", "EXACT"]
+__all__ = ["quantile", "nlargest", "EXACT"]
 
 EXACT = 1_000_000
 
@@ -167,101 +164,6 @@ def _is_numeric(dtype) -> bool:
     return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
 
 
-# --- describe -------------------------------------------------------------------------------
-
-
-def _describe_numeric(count, mean, std, mins, quantiles, maxs, labels: list, name):
-    rows = [count, mean, std, mins, *[quantiles.loc[p] if isinstance(quantiles, pd.DataFrame) else
-                                      quantiles.iloc[i] for i, p in enumerate(quantiles.index)], maxs]
-    if isinstance(count, pd.Series):
-        out = pd.DataFrame([pd.Series(r, dtype="float64") for r in rows])
-        out.index = labels
-        return out
-    return pd.Series([float(r) for r in rows], index=labels, name=name, dtype="float64")
-
-
-def _describe_objects(counts: dict, labels: list, is_frame: bool, name):
-    cols = {}
-    for c, (count, vc) in counts.items():
-        top = vc.index[0] if len(vc) else np.nan
-        freq = vc.iloc[0] if len(vc) else np.nan
-        cols[c] = [count, len(vc), top, freq]
-    if not is_frame:
-        return pd.Series(cols[None], index=labels, name=name, dtype=object)
-    return pd.DataFrame(cols, index=labels, dtype=object)
-
-
-def _percentile_label(p: float) -> str:
-    text = f"{p * 100:.10g}"
-    return f"{text}%"
-
-
-def describe(frame, percentiles=None, include=None, exclude=None):
-    """pandas' ``describe``: numeric columns (count, mean, std, min, percentiles, max), else
-    count, unique, top, freq.  Percentiles are exact up to a million values per column."""
-    from teem.dataframe.core import new_collection
-    if include is not None or exclude is not None:
-        raise NotImplementedError("describe(include=/exclude=) is not supported; select the columns first")
-    ps = sorted(set([0.25, 0.5, 0.75] if percentiles is None else list(percentiles)))
-    labels = ["count", "mean", "std", "min", *[_percentile_label(p) for p in ps], "max"]
-    meta_out = nonempty(frame._meta).describe(percentiles=ps).iloc[:0]
-    if frame.ndim == 2:
-        numeric = [c for c, d in frame._meta.dtypes.items() if _is_numeric(d)]
-        subject = frame[numeric] if numeric else frame
-        others = [c for c in meta_out.columns if c not in numeric] if numeric else []
-        if others:
-            raise NotImplementedError(f"describe() of the datetime/boolean columns {others} is not "
-                                      f"supported; describe df[{numeric}] and those columns apart")
-        meta_out = meta_out[numeric] if numeric else meta_out
-    else:
-        numeric = [frame._meta.name] if _is_numeric(frame._meta.dtype) else []
-        subject = frame
-    if numeric:
-        parts = [subject.count(), subject.mean(), subject.std(), subject.min(), subject.quantile(ps),
-                 subject.max()]
-        func, extra = _describe_numeric, (labels, frame._meta.name if frame.ndim == 1 else None)
-    else:
-        labels = ["count", "unique", "top", "freq"]
-        cols = list(frame._meta.columns) if frame.ndim == 2 else [None]
-        parts = []
-        for c in cols:
-            s = frame[c] if c is not None else frame
-            parts.append(_pair(s.count(), s.value_counts()))
-        func = _describe_from_pairs
-        extra = (cols, labels, frame.ndim == 2, frame._meta.name if frame.ndim == 1 else None)
-    name = f"describe-{tokenize([_out_key(p) for p in parts], extra)}"
-    key = (name, 0)
-    deps = tuple(_out_key(p) for p in parts)
-    layer = {key: Task(key, func, (*[_ref(p) for p in parts], *extra), None, deps)}
-    graph = Graph(layer, tuple(p.__teem_graph__() for p in parts))
-    return new_collection(graph, name, meta_out, (None, None))
-
-
-def _pair(count, counts):
-    from teem.core.delayed import delayed
-    return delayed(tuple)([count, counts])
-
-
-def _describe_from_pairs(*args):
-    *pairs, cols, labels, is_frame, name = args
-    return _describe_objects(dict(zip(cols, pairs)), labels, is_frame, name)
-
-
-def _out_key(part):
-    from teem.dataframe.core import Scalar
-    from teem.core.delayed import Delayed
-    if isinstance(part, Scalar):
-        return part.key
-    if isinstance(part, Delayed):
-        return part.key
-    return (part._name, 0)
-
-
-def _ref(part):
-    from teem.core.task import Ref
-    return Ref(_out_key(part))
-
-
 # --- nlargest / nsmallest ---------------------------------------------------------------------
 
 
@@ -306,36 +208,3 @@ def nlargest(frame, n: int, columns, keep: str, how: str, split_every: int | Non
         raise TypeError(f"DataFrame.{how}() needs columns=")
     impl = _Top(n, columns, keep, how)
     return tree_reduce(frame, impl.chunk, impl.combine, impl.aggregate, frame._meta, how, split_every)
-
-
-# --- drop_duplicates ------------------------------------------------------------------------
-
-
-class _Distinct:
-    def __init__(self, subset, keep: str, ignore_index: bool):
-        self.subset, self.keep, self.ignore_index = subset, keep, ignore_index
-
-    def chunk(self, part):
-        if part.ndim == 1:
-            return part.drop_duplicates(keep=self.keep)
-        return part.drop_duplicates(subset=self.subset, keep=self.keep)
-
-    def combine(self, parts: list):
-        return self.chunk(pd.concat(parts))
-
-    def aggregate(self, partial):
-        return partial.reset_index(drop=True) if self.ignore_index else partial
-
-    def __teem_tokenize__(self):
-        return ("distinct", self.subset, self.keep, self.ignore_index)
-
-
-def drop_duplicates(frame, subset=None, keep: str = "first", ignore_index: bool = False,
-                    split_every: int | None = None):
-    """Rows (or values) without repeats, in pandas' order; the result is one partition."""
-    if keep not in ("first", "last"):
-        raise NotImplementedError(f"drop_duplicates(keep={keep!r}) is not supported; use 'first' or "
-                                  "'last' (keep=False needs every copy of a row in one place)")
-    impl = _Distinct(subset, keep, ignore_index)
-    return tree_reduce(frame, impl.chunk, impl.combine, impl.aggregate, frame._meta, "drop-duplicates",
-                       split_every)

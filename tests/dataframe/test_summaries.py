@@ -1,5 +1,5 @@
-"""quantile (exact below summaries.EXACT values, approximate above), describe, nlargest/nsmallest,
-drop_duplicates: against pandas."""
+"""quantile (exact below summaries.EXACT values, approximate above), describe, nlargest/nsmallest:
+against pandas (drop_duplicates and describe of mixed frames: test_distinct_describe.py)."""
 
 import numpy as np
 import pandas as pd
@@ -66,11 +66,5 @@ def test_nlargest_nsmallest_drop_duplicates(frame, scheduler):
     pdt.assert_series_equal(d.s.drop_duplicates().compute(), frame.s.drop_duplicates())
     pdt.assert_frame_equal(d[["s"]].drop_duplicates(ignore_index=True).compute(),
                            frame[["s"]].drop_duplicates(ignore_index=True))
-    with pytest.raises(NotImplementedError, match="keep"):
-        d.drop_duplicates(keep=False)
-
-
-def test_describe_of_datetimes_names_the_fix():
-    frame = pd.DataFrame({"a": [1.0, 2.0], "t": pd.to_datetime(["2020", "2021"])})
-    with pytest.raises(NotImplementedError, match=r"describe df\[\['a'\]\]"):
-        ddf.from_pandas(frame, npartitions=1).describe()
+    with pytest.raises(ValueError, match="keep"):
+        d.drop_duplicates(keep="none")
