@@ -13,7 +13,8 @@ Cases (issue 5, seed 001 §4.1 and §6.3):
 - the §6.3 session: min().compute(), max().compute(), then compute(max, min), in one process
   (teem's parsed-partition cache serves the later computes without decoding again)
 - set_index('DepDelay').loc[100:200].Dest.value_counts(): sampling pass + range shuffle + loc
-- air.merge(planes in 2 partitions, on='TailNum'): a hash join, then groupby(manufacturer).mean()
+- air.merge(planes in 2 partitions, on='TailNum') (teem broadcasts the 2 partitions; Dask hashes),
+  then groupby(manufacturer).mean()
 Plus the raw limit: bz2-decoding every file on a ThreadPoolExecutor(2), no parsing.
 """
 
@@ -127,7 +128,7 @@ def main() -> None:
         (f"seed 4.1 session: max, then groupby [{rows}]", SESSION),
         (f"seed 6.3 session: min; max; (max, min) [{rows}]", SESSION_63),
         (f"set_index(DepDelay).loc[100:200] value_counts [{rows}]", SET_INDEX),
-        (f"hash merge with planes, groupby mean [{rows}]", MERGE),
+        (f"merge with planes (2 partitions), groupby mean [{rows}]", MERGE),
     ]
     for name, code in cases:
         if args.only in name:

@@ -105,8 +105,8 @@ def merge(left, right, how: str = "inner", on=None, left_on=None, right_on=None,
     options = dict(how=how, on=on, left_on=left_on, right_on=right_on, left_index=left_index,
                    right_index=right_index, suffixes=tuple(suffixes), indicator=indicator, **kwargs)
     options = {k: v for k, v in options.items() if v is not None}
-    left_small = not isinstance(left, Frame) or left.npartitions == 1
-    right_small = not isinstance(right, Frame) or right.npartitions == 1
+    left_small = _small_beside(left, right)
+    right_small = _small_beside(right, left)
     meta = pd.merge(nonempty(_meta_of(left)), nonempty(_meta_of(right)), **options).iloc[:0]
 
     if broadcast is not True and _aligned_on_index(left, right, options):
@@ -121,7 +121,7 @@ def merge(left, right, how: str = "inner", on=None, left_on=None, right_on=None,
     if broadcast:
         if not (can_right or can_left):
             raise ValueError(f"merge(broadcast=True, how={how!r}) needs the side whose unmatched rows are "
-                             "dropped to be small (one partition or pandas); use broadcast=None")
+                             "dropped to be small (pandas, or a few partitions); use broadcast=None")
         small = _whole(right if can_right else left)
         if can_right:
             return partitionwise(_merge_parts, left, small, options, meta=meta, name="merge")
@@ -136,6 +136,22 @@ def merge(left, right, how: str = "inner", on=None, left_on=None, right_on=None,
     lgroups = shuffle(left, HashSplitter(lkeys, n), name="merge-left", method=shuffle_method)
     rgroups = shuffle(right, HashSplitter(rkeys, n), name="merge-right", method=shuffle_method)
     return partitionwise(_merge_parts, lgroups, rgroups, options, meta=meta, name="merge")
+
+
+# A side of at most this many partitions, and at most a quarter of the other side's, is
+# broadcast whole to every partition of the other (each task then holds a few partitions'
+# worth); a hash join would shuffle both sides. The flights merge with planes in 2
+# partitions took 16.1 s as a hash join.
+BROADCAST_PARTITIONS = 4
+
+
+def _small_beside(side, other) -> bool:
+    """Whether ``side`` is small enough to broadcast to ``other``'s partitions."""
+    from teem.dataframe.core import Frame
+    if not isinstance(side, Frame) or side.npartitions == 1:
+        return True
+    n_other = other.npartitions if isinstance(other, Frame) else 1
+    return side.npartitions <= BROADCAST_PARTITIONS and 4 * side.npartitions <= n_other
 
 
 def _aligned_on_index(left, right, options: dict) -> bool:
@@ -161,9 +177,11 @@ def _meta_of(side):
 
 
 def _whole(side):
-    """The small side as one value every task can take: pandas as is, else its only partition."""
+    """The small side as one value every task can take: pandas as is, else its partitions in one."""
     from teem.dataframe.core import Frame
     from teem.dataframe.io.pandas import from_pandas
     if not isinstance(side, Frame):  # one copy in the graph, not one per task
         side = from_pandas(side, npartitions=1, sort=False)
+    elif side.npartitions > 1:
+        side = side.repartition(npartitions=1)
     return side.to_delayed()[0]

@@ -49,6 +49,21 @@ def test_broadcast_when_one_side_is_small(sides):
     pdt.assert_frame_equal(_sorted(outer.compute()), _sorted(left.merge(right, on="k", how="outer")))
 
 
+def test_a_side_of_few_partitions_is_broadcast(sides, scheduler):
+    """The flights merge with planes in 2 partitions: broadcast, as one whole, to 12 partitions."""
+    left, right = sides
+    l, r = ddf.from_pandas(left, npartitions=12), ddf.from_pandas(right, npartitions=2)
+    for how in ("inner", "left"):
+        joined = l.merge(r, on="k", how=how)
+        assert not any("split" in str(k) for k in flatten([joined._graph])) and joined.npartitions == 12
+        pdt.assert_frame_equal(_sorted(joined.compute(scheduler=scheduler)),
+                               _sorted(left.merge(right, on="k", how=how)))
+    assert any("split" in str(k) for k in flatten([l.merge(r, on="k", how="outer")._graph]))
+    assert any("split" in str(k) for k in flatten([l.merge(r, on="k", broadcast=False)._graph]))
+    wide = ddf.from_pandas(right, npartitions=5)  # more than a few: hashed
+    assert any("split" in str(k) for k in flatten([l.merge(wide, on="k")._graph]))
+
+
 def test_index_joins(sides, scheduler):
     left, right = sides
     rix = right.set_index("k")
