@@ -15,7 +15,8 @@ import operator
 from functools import partial
 from typing import Any, Callable, Hashable, Iterable, Mapping
 
-__all__ = ["Key", "Ref", "Packed", "Task", "DataNode", "RefSeq", "identity", "key_name", "is_key", "funcname"]
+__all__ = ["Key", "Ref", "Packed", "Task", "DataNode", "RefSeq", "identity", "key_name", "key_prefix", "is_key",
+           "funcname"]
 
 Key = Hashable  # str, or tuple (name, i, j, ...)
 
@@ -23,6 +24,16 @@ Key = Hashable  # str, or tuple (name, i, j, ...)
 def key_name(key: Key) -> str:
     """The name part of a key: ``'inc-ab12'`` for ``'inc-ab12'`` or ``('inc-ab12', 3)``."""
     return key[0] if type(key) is tuple else str(key)
+
+
+def key_prefix(key: Key) -> str:
+    """What the tasks of one function share, for progress bars and task streams.
+
+    ``'inc'`` for ``'inc-3f2a'`` or ``('inc-3f2a', 0)`` (the name up to its last hyphen).
+    """
+    name = key_name(key)
+    head, sep, _ = name.rpartition("-")
+    return head if sep and head else name
 
 
 def is_key(obj: Any) -> bool:

@@ -20,7 +20,7 @@ import threading
 from collections import namedtuple
 from time import perf_counter
 
-from teem.core.task import DataNode, key_name
+from teem.core.task import DataNode, key_prefix
 from teem.local.callbacks import Callback
 
 __all__ = ["Profiler", "TaskData", "task_prefix"]
@@ -28,11 +28,7 @@ __all__ = ["Profiler", "TaskData", "task_prefix"]
 TaskData = namedtuple("TaskData", ["key", "task", "start_time", "end_time", "worker_id"])
 
 
-def task_prefix(key) -> str:
-    """The name a key's tasks share: ``'inc'`` for ``'inc-3f2a'`` or ``('inc-3f2a', 0)``."""
-    name = key_name(key)
-    head, sep, _ = name.rpartition("-")
-    return head if sep and head else name
+task_prefix = key_prefix  # ``'inc'`` for ``'inc-3f2a'`` or ``('inc-3f2a', 0)``
 
 
 class Profiler(Callback):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Hashable
 
-from teem.core.task import key_name
+from teem.core.task import key_prefix
 from teem.distributed.scheduler.placement import OCCUPANCY_UNITS
 
 __all__ = ["TaskState", "WorkerState", "PrefixState", "InvalidSchedulerState", "WAITING", "QUEUED",
@@ -150,8 +150,4 @@ def by_priority(ts: TaskState) -> tuple:
     return ts.priority
 
 
-def prefix_of(key: Key) -> str:
-    """``'inc'`` for ``'inc-3f2a'`` or ``('inc-3f2a', 0)``."""
-    name = key_name(key)
-    head, sep, _ = name.rpartition("-")
-    return head if sep and head else name
+prefix_of = key_prefix  # ``'inc'`` for ``'inc-3f2a'`` or ``('inc-3f2a', 0)``
