@@ -191,6 +191,7 @@ def _listening(pids: set) -> list:
     return found
 
 
+@pytest.mark.filterwarnings("ignore:port 8787 is in use")  # (the module's cluster may hold 8787)
 def test_nothing_listens_beyond_loopback_unless_asked():
     with LocalCluster(n_workers=2, threads_per_worker=1) as cluster:
         root = psutil.Process(cluster._scheduler_process.process.pid)
@@ -212,7 +213,9 @@ def test_port_taken_moves_to_the_next_and_none_disables():
         squatter.bind(("127.0.0.1", 0))
         squatter.listen(1)
         taken = squatter.getsockname()[1]
-        with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=f":{taken}") as cluster:
+        with pytest.warns(UserWarning, match=f"port {taken} is in use"):
+            cluster = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=f":{taken}")
+        with cluster:
             port = int(cluster.dashboard_link.split(":")[2].split("/")[0])
             assert port != taken and taken < port <= taken + 100
             assert get(cluster.dashboard_link)[0] == 200

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 from typing import Any
 
 from teem.core.sizes import cpu_count, parse_memory_limit
@@ -146,6 +147,20 @@ class LocalCluster(Cluster):
             address = self._scheduler_server.address
             self.dashboard_link = self._scheduler_server.dashboard_link
         self.scheduler = SchedulerHandle(self._loop, address, self.security, timeout)
+        self._say_where_the_dashboard_went()
+
+    def _say_where_the_dashboard_went(self) -> None:
+        """Warn here (the scheduler's own log is not on this terminal) if the port asked for was taken."""
+        from teem.distributed.dashboard.service import parse_dashboard_address
+        asked = parse_dashboard_address(self.dashboard_address, self.host)
+        if asked is None or not asked[1]:
+            return
+        if self.dashboard_link is None:
+            warnings.warn(f"no dashboard: {asked[0]}:{asked[1]} and the ports after it could not be used",
+                          stacklevel=4)
+        elif f":{asked[1]}/" not in self.dashboard_link:
+            warnings.warn(f"port {asked[1]} is in use (another cluster?): the dashboard is at "
+                          f"{self.dashboard_link}", stacklevel=4)
 
     # ------------------------------------------------------------------ workers
 
