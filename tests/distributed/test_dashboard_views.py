@@ -36,6 +36,7 @@ def test_activity_stream_since_reads_only_new_batches_and_respects_the_bound():
         activity.finished("w1", [(f"x-{i}", 1, 10.0 + i, 10.5 + i, 1, None)])
     rects, cursor = activity.stream_since(0, {})
     assert [r[2] for r in rects] == [12.0, 13.0, 14.0] and cursor == 7
+    assert activity.oldest_cursor == 4 and activity.stream_since(4, {})[0] == rects
     assert activity.nfinished == 8 and activity.nerred == 1
     rects, _ = activity.stream_since(0, {}, oldest=13.2)
     assert [r[2] for r in rects] == [13.0, 14.0]

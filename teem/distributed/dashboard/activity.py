@@ -99,6 +99,11 @@ class Activity:
 
     # ------------------------------------------------------------------ reading
 
+    @property
+    def oldest_cursor(self) -> int:
+        """The cursor of the oldest batch still kept (read from it for all the history there is)."""
+        return max(0, self.nbatches - len(self._batches))
+
     def stream_since(self, cursor: int, names: dict, oldest: float | None = None,
                      gap: float = MERGE_GAP) -> tuple[list, int]:
         """Rectangles of the tasks finished after ``cursor``, and the new cursor.

@@ -156,8 +156,7 @@ class Dashboard:
 
     def _recent_stream(self) -> tuple[list, int]:
         activity = self.scheduler.activity
-        oldest_cursor = max(0, activity.nbatches - activity._batches.maxlen)
-        return activity.stream_since(oldest_cursor, self._worker_names(),
+        return activity.stream_since(activity.oldest_cursor, self._worker_names(),
                                      oldest=time.time() - HISTORY_SECONDS)
 
     # ------------------------------------------------------------------ live updates
