@@ -58,6 +58,7 @@ def browser():
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--window-size=1400,1000"):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the page's console
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     yield driver
     driver.quit()
@@ -180,6 +181,8 @@ def test_browser_watches_a_computation(cluster, browser):
                  and "worker 1" in browser.find_element(By.ID, "logs").text)
         assert cluster.scheduler_address in browser.find_element(By.ID, "info-table").text
         browser.save_screenshot(str(ARTIFACTS / "dashboard-info.png"))
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors  # no script error, no failed request on any page
     for name in ("status", "workers", "graph", "info"):
         png = (ARTIFACTS / f"dashboard-{name}.png").read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 5000
