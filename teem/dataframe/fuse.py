@@ -42,6 +42,17 @@ def run_fused(steps: tuple, outputs: tuple, external: tuple, values: tuple):
     return tuple(data[k] for k in outputs)
 
 
+def _group_root(args: tuple):
+    """The key of the task a fused group starts with (its reader): see ``placement_key``."""
+    return args[0][0][0]
+
+
+# The processes scheduler sends a task back to the worker that ran it in an earlier compute
+# (that worker's parsed-partition cache holds the file); a fused task's own key changes with
+# what is computed from the file, its reader's key does not.
+run_fused.placement_key = _group_root
+
+
 def _fused_key(root):
     if type(root) is tuple:
         return ("fused-" + str(root[0]), *root[1:])

@@ -142,3 +142,26 @@ def test_cache_object_directly():
         return parse(columns)
     cache.get_or_parse("g", lambda: ident[0], (0, None, "t"), None, changing)
     assert not any(k[0][0] == "g" for k in cache._entries)
+
+
+def _pid_after(part: pd.DataFrame, seconds: float, pattern: int) -> pd.DataFrame:
+    i = int(part["id"].iloc[0]) // 200
+    time.sleep(seconds * (1 + (i * pattern) % 4))  # uneven, differently per pattern: placement differs
+    return pd.DataFrame({"first": [int(part["id"].iloc[0])], "pid": [os.getpid()]})
+
+
+def test_processes_send_a_file_back_to_the_worker_that_cached_it(tmp_path):
+    """Seed 6.3 on the processes scheduler: the second compute finds every partition in its worker's cache."""
+    for i in range(8):
+        (tmp_path / f"p{i}.csv").write_text(_frame(i).to_csv(index=False))
+    df = ddf.read_csv(str(tmp_path / "p*.csv"))
+    with teem.config.set({"dataframe.cache-size": "64MiB"}):
+        first = df.map_partitions(_pid_after, 0.05, 1).compute(scheduler="processes", num_workers=2)
+        # (tasks of 20 ms and more go one by one: tinier ones share batches, each batch one worker)
+        second = df.map_partitions(_pid_after, 0.02, 3).compute(scheduler="processes", num_workers=2)
+        third = df.v.max().compute(scheduler="processes", num_workers=2)
+    assert third == pd.concat([_frame(i) for i in range(8)]).v.max()
+    assert len(set(first.pid)) == 2  # both workers read files
+    # a different computation over the same files: each partition back where it was read
+    pdt.assert_frame_equal(first.sort_values("first").reset_index(drop=True),
+                           second.sort_values("first").reset_index(drop=True))

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections import OrderedDict
 
 from teem.local.processes.wire import send_obj
 from teem.local.threads import default_num_workers
@@ -75,8 +76,16 @@ class WorkerProcess:
         self.sock.close()
 
 
+PLACED_KEPT = 65_536  # placements of input-free tasks remembered across runs (see ProcessPool)
+
+
 class ProcessPool:
-    """``size`` worker processes; dead ones are replaced by :meth:`revive`."""
+    """``size`` worker processes; dead ones are replaced by :meth:`revive`.
+
+    ``placed`` remembers, across runs, which worker ran each task that had no inputs
+    (most recent ``PLACED_KEPT``): a later run of the same task goes back there, where
+    whatever it left in the process (a parsed-partition cache) is still warm.
+    """
 
     def __init__(self, size: int):
         if size < 1:
@@ -84,6 +93,15 @@ class ProcessPool:
         self.size = size
         self.workers = [WorkerProcess(i) for i in range(size)]
         self.lock = threading.Lock()  # one run at a time per pool
+        self.placed: OrderedDict = OrderedDict()  # key of a task without inputs -> worker index
+
+    def remember_placement(self, keys, worker: int) -> None:
+        placed = self.placed
+        for key in keys:
+            placed[key] = worker
+            placed.move_to_end(key)
+        while len(placed) > PLACED_KEPT:
+            placed.popitem(last=False)
 
     def revive(self) -> None:
         """Replace workers that have exited."""
