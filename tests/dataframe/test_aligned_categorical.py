@@ -87,3 +87,18 @@ def test_cat_accessor_known_and_unknown_categories(scheduler):
     pdt.assert_frame_equal(df.compute(), frame.astype({"s": "category"}))
     with pytest.raises(AttributeError, match="astype"):
         ddf.from_pandas(frame, npartitions=3).n.cat
+
+
+def test_read_csv_category_dtype_has_unknown_categories(tmp_path, scheduler):
+    """Each file has its own values: the sample cannot know the categories (Dask marks them unknown)."""
+    from teem.dataframe.categorical import has_known_categories
+    (tmp_path / "a.csv").write_text("k,v\nx,1\ny,2\n")
+    (tmp_path / "b.csv").write_text("k,v\nz,3\nx,4\n")
+    df = ddf.read_csv(str(tmp_path / "*.csv"), dtype={"k": "category"})
+    assert not has_known_categories(df._meta.k.dtype)
+    want = pd.concat([pd.read_csv(tmp_path / n) for n in ("a.csv", "b.csv")], ignore_index=True)
+    want = want.astype({"k": "category"})
+    got = df.compute(scheduler=scheduler).reset_index(drop=True)
+    pdt.assert_frame_equal(got, want)
+    assert list(df.k.cat.as_known().cat.categories) == ["x", "y", "z"]
+    assert df.k.value_counts().compute(scheduler=scheduler).sort_index().tolist() == [2, 1, 1]

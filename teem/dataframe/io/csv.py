@@ -32,6 +32,7 @@ import pandas as pd
 from teem.core.graph import Graph
 from teem.core.task import Task
 from teem.core.tokenize import tokenize
+from teem.dataframe.categorical import with_unknown_categories
 from teem.dataframe.io.cache import cache_limit, file_identity, partition_cache
 from teem.io.compression import normalize_compression, open_decompressed
 from teem.dataframe.optimize import register_reader
@@ -255,6 +256,8 @@ def read_csv(urlpath, blocksize: Any = "default", compression: str | None = "inf
         kwargs = dict(kwargs, usecols=[c for c in names if c in set(usecols)])
     meta = pd.read_csv(io.BytesIO(first), **kwargs).iloc[:0]
     empty = meta.copy()
+    if kwargs.get("dtype") is not None:  # dtype='category': each file has its own categories
+        meta = with_unknown_categories(meta, kwargs["dtype"])
     path_column = None
     if include_path_column:
         path_column = "path" if include_path_column is True else include_path_column
