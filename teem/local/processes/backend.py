@@ -39,6 +39,12 @@ from teem.local.processes.wire import ConnectionClosed, pack, recv, send, send_o
 
 __all__ = ["ProcessBackend"]
 
+HERE = -1            # "location" of values held by the calling process
+SLOTS_PER_WORKER = 2
+RELEASE_BATCH = 256  # releases are sent to a worker in groups of this many
+
+_runs = itertools.count(1)
+
 
 def _placement_key(task):
     """What identifies ``task``'s work across runs: its key, unless its function says better."""
@@ -49,12 +55,6 @@ def _placement_key(task):
         return hook(task.args)
     except Exception:  # a hook that cannot tell: the key will do
         return task.key
-
-HERE = -1            # "location" of values held by the calling process
-SLOTS_PER_WORKER = 2
-RELEASE_BATCH = 256  # releases are sent to a worker in groups of this many
-
-_runs = itertools.count(1)
 
 
 class ProcessBackend:
