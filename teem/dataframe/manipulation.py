@@ -19,35 +19,6 @@ def _head_of_many(parts: list, n: int):
     return pd.concat(parts).head(n)
 
 
-def head(frame, n: int = 5, npartitions: int = 1, compute: bool = True):
-    """The first ``n`` rows; only the first ``npartitions`` partitions are computed (-1: all)."""
-    from teem.dataframe.core import new_collection
-    if npartitions == -1:
-        npartitions = frame.npartitions
-    if not 1 <= npartitions <= frame.npartitions:
-        raise ValueError(f"head(npartitions={npartitions}): this collection has {frame.npartitions} "
-                         "partitions; pass a number between 1 and that, or -1 for all")
-    name = f"head-{tokenize(frame._name, n, npartitions)}"
-    key = (name, 0)
-    if npartitions == 1:
-        src = (frame._name, 0)
-        task = Task(key, _head, (Ref(src), n), None, (src,))
-    else:
-        srcs = tuple((frame._name, i) for i in range(npartitions))
-        task = Task(key, _head_of_many, (RefSeq(list, srcs), n), None, srcs)
-    out = new_collection(Graph({key: task}, (frame._graph,)), name, frame._meta,
-                         (frame.divisions[0], frame.divisions[npartitions]))
-    if not compute:
-        return out
-    result = out.compute()
-    if len(result) < n and npartitions < frame.npartitions:
-        import warnings
-        warnings.warn(f"head({n}) found only {len(result)} rows in the first {npartitions} "
-                      f"partition(s); pass npartitions=-1 to look in all of them", UserWarning,
-                      stacklevel=3)
-    return result
-
-
 def _tail(part, n: int):
     return part.tail(n)
 
@@ -56,32 +27,44 @@ def _tail_of_many(parts: list, n: int):
     return pd.concat(parts).tail(n)
 
 
+def head(frame, n: int = 5, npartitions: int = 1, compute: bool = True):
+    """The first ``n`` rows; only the first ``npartitions`` partitions are computed (-1: all)."""
+    return _end_rows(frame, n, npartitions, compute, "head")
+
+
 def tail(frame, n: int = 5, npartitions: int = 1, compute: bool = True):
     """The last ``n`` rows; only the last ``npartitions`` partitions are computed (-1: all)."""
+    return _end_rows(frame, n, npartitions, compute, "tail")
+
+
+def _end_rows(frame, n: int, npartitions: int, compute: bool, end: str):
+    """``head`` or ``tail``: one task over the first or last ``npartitions`` partitions."""
     from teem.dataframe.core import new_collection
     if npartitions == -1:
         npartitions = frame.npartitions
     if not 1 <= npartitions <= frame.npartitions:
-        raise ValueError(f"tail(npartitions={npartitions}): this collection has {frame.npartitions} "
+        raise ValueError(f"{end}(npartitions={npartitions}): this collection has {frame.npartitions} "
                          "partitions; pass a number between 1 and that, or -1 for all")
-    name = f"tail-{tokenize(frame._name, n, npartitions)}"
+    name = f"{end}-{tokenize(frame._name, n, npartitions)}"
     key = (name, 0)
-    first = frame.npartitions - npartitions
-    srcs = tuple((frame._name, i) for i in range(first, frame.npartitions))
+    first = 0 if end == "head" else frame.npartitions - npartitions
+    srcs = tuple((frame._name, i) for i in range(first, first + npartitions))
+    one, many = (_head, _head_of_many) if end == "head" else (_tail, _tail_of_many)
     if npartitions == 1:
-        task = Task(key, _tail, (Ref(srcs[0]), n), None, srcs)
+        task = Task(key, one, (Ref(srcs[0]), n), None, srcs)
     else:
-        task = Task(key, _tail_of_many, (RefSeq(list, srcs), n), None, srcs)
+        task = Task(key, many, (RefSeq(list, srcs), n), None, srcs)
     out = new_collection(Graph({key: task}, (frame._graph,)), name, frame._meta,
-                         (frame.divisions[first], frame.divisions[-1]))
+                         (frame.divisions[first], frame.divisions[first + npartitions]))
     if not compute:
         return out
     result = out.compute()
     if len(result) < n and npartitions < frame.npartitions:
         import warnings
-        warnings.warn(f"tail({n}) found only {len(result)} rows in the last {npartitions} "
+        side = "first" if end == "head" else "last"
+        warnings.warn(f"{end}({n}) found only {len(result)} rows in the {side} {npartitions} "
                       f"partition(s); pass npartitions=-1 to look in all of them", UserWarning,
-                      stacklevel=3)
+                      stacklevel=4)
     return result
 
 
