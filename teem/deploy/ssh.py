@@ -34,6 +34,7 @@ from typing import Any
 
 from teem.distributed.cluster.base import Cluster
 from teem.distributed.cluster.scheduler_handle import SchedulerHandle
+from teem.distributed.cluster.subprocesses import wait_or_kill
 from teem.distributed.loop import LoopThread
 from teem.distributed.security import Security, new_secret
 
@@ -187,15 +188,7 @@ class RemoteProcess:
             self.process.stdin.close()
         except OSError:
             pass
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.terminate()  # dropping the connection also ends the remote side
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        wait_or_kill(self.process, timeout)  # ending ssh drops the connection: the remote side ends too
         self._stderr.close()
 
 

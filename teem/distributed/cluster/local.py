@@ -27,6 +27,7 @@ from typing import Any
 from teem.core.sizes import cpu_count, parse_memory_limit
 from teem.distributed.cluster.base import Cluster
 from teem.distributed.cluster.scheduler_handle import SchedulerHandle, SchedulerProcess
+from teem.distributed.cluster.subprocesses import wait_or_kill
 from teem.distributed.loop import LoopThread
 from teem.distributed.security import Security, new_secret
 
@@ -220,7 +221,7 @@ class LocalCluster(Cluster):
         for name in names:
             worker = self._workers.pop(name)
             if self.processes:
-                _wait_or_kill(worker, 10)
+                wait_or_kill(worker, 10)
             else:
                 self._loop.run(worker.close("retired"), 10)
 
@@ -246,7 +247,7 @@ class LocalCluster(Cluster):
                 pass
         for name, worker in list(self._workers.items()):
             if self.processes:
-                _wait_or_kill(worker, timeout)
+                wait_or_kill(worker, timeout)
             elif self._loop.running:
                 try:
                     self._loop.run(worker.close("cluster closed"), timeout)
@@ -280,16 +281,3 @@ def _log_level(silence_logs: Any) -> str:
     return "WARNING"
 
 
-def _wait_or_kill(process: subprocess.Popen, timeout: float) -> None:
-    """Give a worker process (its nanny) ``timeout`` s to exit, then terminate, then kill."""
-    try:
-        process.wait(timeout)
-        return
-    except subprocess.TimeoutExpired:
-        pass
-    process.terminate()
-    try:
-        process.wait(5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()

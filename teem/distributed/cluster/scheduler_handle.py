@@ -19,6 +19,7 @@ import tempfile
 import time
 from typing import Any
 
+from teem.distributed.cluster.subprocesses import wait_or_kill
 from teem.distributed.comm import connect
 from teem.distributed.loop import LoopThread
 from teem.distributed.security import Security, new_secret, read_scheduler_file
@@ -149,15 +150,7 @@ class SchedulerProcess:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Wait up to ``timeout`` s for the process to exit (after a shutdown), then end it."""
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        wait_or_kill(self.process, timeout)
         self._stderr.close()
         try:
             os.unlink(self.scheduler_file)
