@@ -106,6 +106,18 @@ class CsvBlock:
         return f"<CsvBlock {self.path}{span}{cols}>"
 
 
+def expand_paths(urlpath, storage_options, reader: str) -> tuple:
+    """``(filesystem, paths)`` for a path, glob or list of them (a glob's matches sorted).
+
+    Raises FileNotFoundError naming ``reader`` when nothing matches.
+    """
+    import fsspec
+    fs, _, paths = fsspec.core.get_fs_token_paths(urlpath, mode="rb", storage_options=storage_options)
+    if not paths:
+        raise FileNotFoundError(f"{reader}: no files match {urlpath!r}")
+    return fs, sorted(paths) if isinstance(urlpath, str) else list(paths)
+
+
 def _block_bytes(f, start: int, length: int) -> bytes:
     """The lines starting in ``[start, start + length)`` of the open binary file ``f``."""
     if start:
@@ -226,7 +238,6 @@ def read_csv(urlpath, blocksize: Any = "default", compression: str | None = "inf
     ...                    dtype={"TailNum": "object"})       # doctest: +SKIP
     >>> air.DepDelay.max().compute()                            # doctest: +SKIP
     """
-    import fsspec
     from teem.dataframe.core import DataFrame
     for bad in ("chunksize", "iterator"):
         if kwargs.get(bad):
@@ -234,10 +245,7 @@ def read_csv(urlpath, blocksize: Any = "default", compression: str | None = "inf
                              "splits files into partitions (use blocksize=)")
     if kwargs.get("index_col") not in (None, False):
         raise ValueError("read_csv(index_col=...) is not supported; read, then set_index()")
-    fs, _, paths = fsspec.core.get_fs_token_paths(urlpath, mode="rb", storage_options=storage_options)
-    if not paths:
-        raise FileNotFoundError(f"read_csv: no files match {urlpath!r}")
-    paths = sorted(paths) if isinstance(urlpath, str) else list(paths)
+    fs, paths = expand_paths(urlpath, storage_options, "read_csv")
     compressions = [normalize_compression(compression, p) for p in paths]
     if blocksize == "default":
         blocksize = DEFAULT_BLOCKSIZE

@@ -18,7 +18,7 @@ from teem.core.graph import Graph
 from teem.core.task import Task
 from teem.core.tokenize import tokenize
 from teem.io.compression import normalize_compression, open_decompressed
-from teem.dataframe.io.csv import _block_bytes, _sample
+from teem.dataframe.io.csv import _block_bytes, _sample, expand_paths
 
 __all__ = ["read_json", "JsonBlock", "read_json_block"]
 
@@ -68,15 +68,11 @@ def read_json(url_path, orient: str = "records", lines: bool | None = None, bloc
     **kwargs:
         Other ``pandas.read_json`` options (``dtype``, ``convert_dates``, ...).
     """
-    import fsspec
     from teem.dataframe.core import DataFrame
     lines = orient == "records" if lines is None else lines
     if lines and orient != "records":
         raise ValueError("read_json(lines=True) needs orient='records'")
-    fs, _, paths = fsspec.core.get_fs_token_paths(url_path, mode="rb", storage_options=storage_options)
-    if not paths:
-        raise FileNotFoundError(f"read_json: no files match {url_path!r}")
-    paths = sorted(paths) if isinstance(url_path, str) else list(paths)
+    fs, paths = expand_paths(url_path, storage_options, "read_json")
     compressions = [normalize_compression(compression, p) for p in paths]
     options = dict(kwargs, orient=orient, lines=lines)
     if lines:
