@@ -110,15 +110,17 @@ def test_include_path_column_and_lists(files):
     assert named.file.compute().str.endswith(".zst").all()
 
 
+def blocks(collection):
+    """The CSV blocks a collection's graph reads, after column pushdown."""
+    keys = collection.__teem_keys__()
+    keys = keys if isinstance(keys, list) else [keys]
+    graph = pushdown(collection.dask, keys)
+    return [t.args[0] for t in graph.values() if t.args and isinstance(t.args[0], CsvBlock)]
+
+
 def test_projection_pushdown_parses_only_used_columns(files):
     paths, want = files
     df = ddf.read_csv(paths["bz2"], encoding="latin1")
-
-    def blocks(collection):
-        keys = collection.__teem_keys__()
-        keys = keys if isinstance(keys, list) else [keys]
-        graph = pushdown(collection.dask, keys)
-        return [t.args[0] for t in graph.values() if t.args and isinstance(t.args[0], CsvBlock)]
     assert {tuple(b.columns) for b in blocks(df.v.max())} == {("v",)}
     sub = df[df.name == "Ana"].groupby("day").v.mean()
     assert {tuple(b.columns) for b in blocks(sub)} == {("v", "name", "day")}
@@ -146,12 +148,6 @@ def test_errors_name_the_fix(tmp_path):
 def test_pushdown_through_loc_and_repartition(files):
     paths, want = files
     df = ddf.read_csv(paths["bz2"], encoding="latin1")
-
-    def blocks(collection):
-        keys = collection.__teem_keys__()
-        keys = keys if isinstance(keys, list) else [keys]
-        graph = pushdown(collection.dask, keys)
-        return [t.args[0] for t in graph.values() if t.args and isinstance(t.args[0], CsvBlock)]
     assert {tuple(b.columns) for b in blocks(df.loc[10:500].v.max())} == {("v",)}
     assert {tuple(b.columns) for b in blocks(df.repartition(npartitions=6).v.max())} == {("v",)}
     assert {tuple(b.columns) for b in blocks(df.loc[:, ["id", "v"]].v.sum())} == {("id", "v")}
