@@ -126,22 +126,78 @@ def test_cache_object_directly():
         frame = pd.DataFrame({"a": [1, 2], "b": [3.0, 4.0], "c": ["x", "y"]})
         return frame if columns is None else frame[[c for c in frame.columns if c in columns]]
     ident = [(1, 1)]
-    got = cache.get_or_parse("f", lambda: ident[0], (0, None, "t"), ["b"], parse)
+    got = cache.get_or_parse("f", lambda: ident[0], (0, None, None), "t", ["b"], parse)
     assert list(got.columns) == ["b"] and calls == [["b"]]
-    got = cache.get_or_parse("f", lambda: ident[0], (0, None, "t"), ["a", "c"], parse)
+    got = cache.get_or_parse("f", lambda: ident[0], (0, None, None), "t", ["a", "c"], parse)
     assert list(got.columns) == ["a", "c"] and sorted(calls[1]) == ["a", "b", "c"]  # widened
     assert len(cache) == 1
-    assert list(cache.get_or_parse("f", lambda: ident[0], (0, None, "t"), ["b"], parse).columns) == ["b"]
+    assert list(cache.get_or_parse("f", lambda: ident[0], (0, None, None), "t", ["b"], parse).columns) == ["b"]
     assert len(calls) == 2
     ident[0] = (1, 2)  # the file changed
-    cache.get_or_parse("f", lambda: ident[0], (0, None, "t"), ["b"], parse)
+    cache.get_or_parse("f", lambda: ident[0], (0, None, None), "t", ["b"], parse)
     assert len(calls) == 3 and len(cache) == 1
 
     def changing(columns):  # the file changes while it is read: the result is not kept
         ident[0] = (time.time_ns(), 0)
         return parse(columns)
-    cache.get_or_parse("g", lambda: ident[0], (0, None, "t"), None, changing)
+    cache.get_or_parse("g", lambda: ident[0], (0, None, None), "t", None, changing)
     assert not any(k[0][0] == "g" for k in cache._entries)
+
+
+@pytest.fixture
+def bz2_csvs(tmp_path):
+    import bz2
+    for i in range(3):
+        (tmp_path / f"p{i}.csv.bz2").write_bytes(bz2.compress(_frame(i).to_csv(index=False).encode()))
+    return str(tmp_path / "*.csv.bz2"), pd.concat([_frame(i) for i in range(3)], ignore_index=True)
+
+
+def _texts(cache) -> int:
+    return sum(1 for key in cache._entries if key[1] == "text")
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_slow_decoders_are_decoded_once_per_session(bz2_csvs, fresh_cache, scheduler):
+    """Seed 4.1: max() of one column, then a filter on others, then every column: one decode per file."""
+    path, want = bz2_csvs
+    df = ddf.read_csv(path)
+    assert df.v.max().compute(scheduler=scheduler) == want.v.max()
+    assert fresh_cache.decodes == 3 and _texts(fresh_cache) == 3  # narrow parses keep the text
+    got = df[df.k == "a"].groupby("k").id.sum().compute(scheduler=scheduler)
+    pdt.assert_series_equal(got, want[want.k == "a"].groupby("k").id.sum())
+    assert fresh_cache.decodes == 3                               # new columns: parsed from the texts
+    pdt.assert_frame_equal(df.compute(scheduler=scheduler).reset_index(drop=True), want)
+    assert fresh_cache.decodes == 3 and _texts(fresh_cache) == 0  # frames of every column replace them
+    assert df.count().compute(scheduler=scheduler).tolist() == [600, 600, 600]
+    assert fresh_cache.decodes == 3
+
+
+def test_every_column_first_streams_and_keeps_no_text(bz2_csvs, fresh_cache):
+    path, want = bz2_csvs
+    pdt.assert_frame_equal(ddf.read_csv(path).compute(scheduler="sync").reset_index(drop=True), want)
+    assert fresh_cache.decodes == 0 and _texts(fresh_cache) == 0 and len(fresh_cache) == 3
+
+
+def test_decoded_text_follows_the_file_and_the_limit():
+    cache = PartitionCache(10**6)
+    ident = [(1, 1)]
+    calls = []
+
+    def decode():
+        calls.append(1)
+        return b"a,b\n" + b"1,2\n" * 1000
+    source = (0, None, "bz2")
+    assert cache.decoded("f", lambda: ident[0], source, None) is None   # nothing kept, nothing decoded
+    first = cache.decoded("f", lambda: ident[0], source, decode)
+    assert cache.decoded("f", lambda: ident[0], source, decode) == first and len(calls) == 1
+    assert cache.decoded("f", lambda: ident[0], source, None) == first
+    assert 0 < cache.nbytes < len(first)                                 # kept compressed
+    ident[0] = (1, 2)                                                    # the file changed
+    assert cache.decoded("f", lambda: ident[0], source, decode) == first and len(calls) == 2
+    assert _texts(cache) == 1 and cache.decodes == 2
+    cache.resize(10)                                                     # too small to keep it
+    assert cache.decoded("f", lambda: ident[0], source, decode) == first and _texts(cache) == 0
+    assert PartitionCache(0).decoded("f", lambda: ident[0], source, None) is None
 
 
 def _pid_after(part: pd.DataFrame, seconds: float, pattern: int) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 blocksize splitting, include_path_column, and projection pushdown."""
 
 import bz2
+import glob
 import gzip
 import lzma
 
@@ -82,6 +83,19 @@ def test_blocksize_splits_uncompressed_files(files, tmp_path):
     whole = ddf.read_csv(paths[None], encoding="latin1", blocksize=None)
     assert whole.npartitions == 3
     assert ddf.read_csv(paths["bz2"], encoding="latin1", blocksize=1000).npartitions == 3
+
+
+def test_engine_pyarrow_is_passed_on_for_every_block(files):
+    """A user's engine='pyarrow' reaches every block, with a narrowed read of later blocks too."""
+    paths, _ = files
+    df = ddf.read_csv(paths[None], encoding="latin1", blocksize=2000, engine="pyarrow")
+    assert df.npartitions > 6
+    want = pd.concat([pd.read_csv(f, encoding="latin1", engine="pyarrow") for f in sorted(glob.glob(paths[None]))],
+                     ignore_index=True)
+    assert want.day.dtype == object  # pyarrow's own reading of dates: what the user asked for
+    pdt.assert_frame_equal(df.compute().reset_index(drop=True), want)
+    pdt.assert_series_equal(df.groupby("name").v.sum().compute(), want.groupby("name").v.sum())
+    assert df.v.max().compute() == want.v.max()
 
 
 def test_block_boundaries_on_every_byte(tmp_path):
