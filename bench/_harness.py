@@ -68,8 +68,8 @@ def best_of(lib: str, code: str, timeout: float, repeat: int) -> dict:
 
 def compare(name: str, code: str, libs=("teem", "dask"), timeout: float = 3600, unit_count=None,
             repeat: int = 1, show_check: bool = False) -> dict:
-    """Run ``code`` with each library (best of ``repeat`` runs each) and print one comparable line."""
-    results = {lib: best_of(lib, code, timeout, repeat) for lib in libs}
+    """Run ``code`` with each library (best of ``repeat`` runs each, alternating) and print one line."""
+    results = best_of_interleaved({lib: (lib, code) for lib in libs}, timeout, repeat)
     parts = []
     for lib, r in results.items():
         if "error" in r:

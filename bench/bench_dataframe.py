@@ -12,6 +12,8 @@ Cases (issue 5, seed 001 §4.1 and §6.3):
 - the §4.1 session: the first two, one after the other, in one process
 - the §6.3 session: min().compute(), max().compute(), then compute(max, min), in one process
   (teem's parsed-partition cache serves the later computes without decoding again)
+- the issue's pipeline in one session: max(); the UA/EWR groupby; compute(max, min, count())
+  (teem keeps the decoded text, zstd-packed, so new columns are parsed without decoding again)
 - set_index('DepDelay').loc[100:200].Dest.value_counts(): sampling pass + range shuffle + loc
 - air.merge(planes in 2 partitions, on='TailNum') (teem broadcasts the 2 partitions; Dask hashes),
   then groupby(manufacturer).mean()
@@ -67,6 +69,16 @@ def run():
     sub = air[(air.UniqueCarrier == 'UA') & (air.Origin == 'EWR')]
     out = sub.groupby('Dest').DepDelay.mean().compute(**OPTS)
     return float(mx), round(float(out.sum()), 3)
+"""
+
+PIPELINE = SETUP + """
+def run():
+    air = load()
+    mx = air.DepDelay.max().compute(**OPTS)
+    sub = air[(air.UniqueCarrier == 'UA') & (air.Origin == 'EWR')]
+    out = sub.groupby('Dest').DepDelay.mean().compute(**OPTS)
+    mx2, mn, counts = lib.compute(air.DepDelay.max(), air.DepDelay.min(), air.count(), **OPTS)
+    return float(mx), round(float(out.sum()), 3), float(mn), int(counts.sum())
 """
 
 SESSION_63 = SETUP + """
@@ -127,6 +139,7 @@ def main() -> None:
         (f"compute(max, min, count()) [{rows}]", SINGLE_PASS),
         (f"seed 4.1 session: max, then groupby [{rows}]", SESSION),
         (f"seed 6.3 session: min; max; (max, min) [{rows}]", SESSION_63),
+        (f"issue 5 pipeline: max; groupby; (max, min, count) [{rows}]", PIPELINE),
         (f"set_index(DepDelay).loc[100:200] value_counts [{rows}]", SET_INDEX),
         (f"merge with planes (2 partitions), groupby mean [{rows}]", MERGE),
     ]

@@ -47,3 +47,24 @@ def test_compact_frames_restore_identically():
     assert CompactFrame.of(shrinkable).nbytes < shrinkable.memory_usage(deep=True).sum() / 3
     restored.iloc[0, 0] = -1  # results are new frames: the stored one never changes
     assert compact.restore(["small"]).iloc[0, 0] == frame.small.iloc[0]
+
+
+def test_packed_columns_shrink_and_restore_writable():
+    """Numbers and codes are zstd-packed when that pays; restored columns are new, writable arrays."""
+    n = 50_000
+    frame = pd.DataFrame({
+        "month": np.full(n, 7),                                      # constant: packs to almost nothing
+        "delay": np.tile(np.arange(-20.0, 180.0), n // 200),         # whole floats, repeating
+        "code": pd.Series(np.tile(["UA", "AA", "DL", "B6"], n // 4), dtype=object).to_numpy(),
+        "noise": np.random.default_rng(1).integers(-2**31, 2**31 - 1, n),  # random: kept unpacked
+    })
+    compact = CompactFrame.of(frame)
+    regular = CompactFrame.of(frame[["month", "delay", "code"]]).nbytes
+    assert regular < n / 4  # narrowed alone they would take 1 + 2 + 1 bytes a row
+    assert compact.nbytes - regular >= 4 * n  # random numbers: narrowed to int32, not packed
+    back = compact.restore()
+    pdt.assert_frame_equal(back, frame)
+    for column in back.columns:  # a read-only buffer would refuse these writes
+        back.loc[1, column] = back.loc[2, column]
+    back.loc[0, "delay"] = 1e9  # writing into a restored frame never reaches the stored one
+    pdt.assert_frame_equal(compact.restore(["delay"]), frame[["delay"]])

@@ -16,9 +16,11 @@ same values, same missing values):
   codes plus the distinct values (an object column only when every value is a
   ``str`` and every missing value is NaN, so nothing is lost).
 
-Other columns and the index are kept as they are.  :meth:`CompactFrame.restore`
-rebuilds only the columns asked for, so a hit for one column costs one
-column's conversion.
+Those numbers and codes are then zstd-packed (level 1) when that saves a
+quarter or more: about 2x on the real flights (29k rows a month), at ~1 ms a
+column to unpack.  Other columns and the index are kept as they are.
+:meth:`CompactFrame.restore` rebuilds only the columns asked for, so a hit
+for one column costs one column's conversion.
 """
 
 from __future__ import annotations
@@ -26,9 +28,45 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["CompactFrame"]
+__all__ = ["CompactFrame", "zstd_codec"]
 
 _INTS = (np.int8, np.int16, np.int32)
+_CODEC: list = []
+
+
+def zstd_codec():
+    """pyarrow's zstd codec at level 1 (~200 MB/s packing text, ~3.4x on CSV), or None without it."""
+    if not _CODEC:
+        try:
+            import pyarrow
+            _CODEC.append(pyarrow.Codec("zstd", compression_level=1))
+        except (ImportError, ValueError):  # no pyarrow, or one built without zstd
+            _CODEC.append(None)
+    return _CODEC[0]
+
+
+class _Packed:
+    """A 1-d numpy array, zstd-packed if that saves a quarter or more; ``unpack`` gives it back."""
+
+    __slots__ = ("payload", "dtype", "size")
+
+    def __init__(self, array: np.ndarray):
+        codec = zstd_codec()
+        self.dtype, self.size = array.dtype, len(array)
+        packed = None if codec is None else codec.compress(np.ascontiguousarray(array), asbytes=True)
+        self.payload = array if packed is None or len(packed) * 4 > array.nbytes * 3 else packed
+
+    @property
+    def nbytes(self) -> int:
+        return self.payload.nbytes if isinstance(self.payload, np.ndarray) else len(self.payload)
+
+    def unpack(self) -> np.ndarray:
+        """The array (read-only when it was packed)."""
+        if isinstance(self.payload, np.ndarray):
+            return self.payload
+        raw = zstd_codec().decompress(self.payload, decompressed_size=self.size * self.dtype.itemsize,
+                                      asbytes=True)
+        return np.frombuffer(raw, dtype=self.dtype)
 
 
 class _Narrow:
@@ -37,14 +75,14 @@ class _Narrow:
     __slots__ = ("values", "dtype")
 
     def __init__(self, values: np.ndarray, dtype):
-        self.values, self.dtype = values, dtype
+        self.values, self.dtype = _Packed(values), dtype
 
     @property
     def nbytes(self) -> int:
         return self.values.nbytes
 
     def restore(self, index, name) -> pd.Series:
-        return pd.Series(self.values.astype(self.dtype), index=index, name=name, copy=False)
+        return pd.Series(self.values.unpack().astype(self.dtype), index=index, name=name, copy=False)
 
 
 class _WholeFloats:
@@ -53,15 +91,16 @@ class _WholeFloats:
     __slots__ = ("values",)
 
     def __init__(self, values: np.ndarray):
-        self.values = values
+        self.values = _Packed(values)
 
     @property
     def nbytes(self) -> int:
         return self.values.nbytes
 
     def restore(self, index, name) -> pd.Series:
-        out = self.values.astype(np.float64)
-        out[self.values == np.iinfo(self.values.dtype).min] = np.nan
+        values = self.values.unpack()
+        out = values.astype(np.float64)
+        out[values == np.iinfo(values.dtype).min] = np.nan
         return pd.Series(out, index=index, name=name, copy=False)
 
 
@@ -88,7 +127,7 @@ class _Coded:
     __slots__ = ("codes", "uniques", "dtype")
 
     def __init__(self, codes: np.ndarray, uniques, dtype):
-        self.codes, self.uniques, self.dtype = codes, uniques, dtype
+        self.codes, self.uniques, self.dtype = _Packed(codes), uniques, dtype
 
     @property
     def nbytes(self) -> int:
@@ -97,7 +136,7 @@ class _Coded:
         return self.codes.nbytes + int(size)
 
     def restore(self, index, name) -> pd.Series:
-        codes = self.codes.astype(np.intp)
+        codes = self.codes.unpack().astype(np.intp)
         if isinstance(self.uniques, np.ndarray):  # object: NaN where missing
             if len(self.uniques):
                 values = self.uniques.take(np.maximum(codes, 0))

@@ -16,8 +16,8 @@ Theory of operation
    (:mod:`teem.dataframe.optimize`) may narrow it to the columns the graph
    uses, which pandas then parses alone (``usecols``).  pandas' C parser is
    the default: its ``engine='pyarrow'`` gave the same frames on the flights
-   files but, with a partition per core already, took 1.4x the time and
-   1.8x the memory here; a user's ``engine=`` is passed on.
+   files but, with a partition per core already busy, took 1.2-1.4x the time
+   and 1.5-1.8x the memory here; a user's ``engine=`` is passed on.
 5. A task asks its process's parsed-partition cache first
    (:mod:`teem.dataframe.io.cache`): a second ``compute`` over the same,
    unchanged files does not decode them again.
