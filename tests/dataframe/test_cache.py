@@ -172,10 +172,26 @@ def test_slow_decoders_are_decoded_once_per_session(bz2_csvs, fresh_cache, sched
     assert fresh_cache.decodes == 3
 
 
-def test_every_column_first_streams_and_keeps_no_text(bz2_csvs, fresh_cache):
+def test_every_column_first_keeps_frames_not_texts(bz2_csvs, fresh_cache):
     path, want = bz2_csvs
     pdt.assert_frame_equal(ddf.read_csv(path).compute(scheduler="sync").reset_index(drop=True), want)
-    assert fresh_cache.decodes == 0 and _texts(fresh_cache) == 0 and len(fresh_cache) == 3
+    assert fresh_cache.decodes == 3 and _texts(fresh_cache) == 0 and len(fresh_cache) == 3
+    assert ddf.read_csv(path).v.max().compute(scheduler="sync") == want.v.max()
+    assert fresh_cache.decodes == 3 and fresh_cache.hits == 3
+
+
+def test_files_too_big_for_the_cache_stream_without_text(bz2_csvs):
+    path, want = bz2_csvs
+    sizes = [os.path.getsize(p) for p in __import__("glob").glob(path)]
+    smallest, biggest = min(sizes), max(sizes)
+    with teem.config.set({"dataframe.cache-size": smallest * 16 - 1}):
+        partition_cache().clear()
+        assert ddf.read_csv(path).v.max().compute(scheduler="sync") == want.v.max()
+        assert partition_cache().decodes == 0 and _texts(partition_cache()) == 0
+    with teem.config.set({"dataframe.cache-size": biggest * 16}):
+        partition_cache().clear()
+        assert ddf.read_csv(path).v.max().compute(scheduler="sync") == want.v.max()
+        assert partition_cache().decodes == 3 and _texts(partition_cache()) == 3
 
 
 def test_decoded_text_follows_the_file_and_the_limit():
@@ -187,17 +203,17 @@ def test_decoded_text_follows_the_file_and_the_limit():
         calls.append(1)
         return b"a,b\n" + b"1,2\n" * 1000
     source = (0, None, "bz2")
-    assert cache.decoded("f", lambda: ident[0], source, None) is None   # nothing kept, nothing decoded
-    first = cache.decoded("f", lambda: ident[0], source, decode)
-    assert cache.decoded("f", lambda: ident[0], source, decode) == first and len(calls) == 1
-    assert cache.decoded("f", lambda: ident[0], source, None) == first
+    first = cache.decoded("f", lambda: ident[0], source, decode, keep=False)
+    assert _texts(cache) == 0 and len(calls) == 1                        # decoded, not kept
+    assert cache.decoded("f", lambda: ident[0], source, decode) == first and len(calls) == 2
+    assert cache.decoded("f", lambda: ident[0], source, decode, keep=False) == first and len(calls) == 2
     assert 0 < cache.nbytes < len(first)                                 # kept compressed
     ident[0] = (1, 2)                                                    # the file changed
-    assert cache.decoded("f", lambda: ident[0], source, decode) == first and len(calls) == 2
-    assert _texts(cache) == 1 and cache.decodes == 2
+    assert cache.decoded("f", lambda: ident[0], source, decode) == first and len(calls) == 3
+    assert _texts(cache) == 1 and cache.decodes == 3
     cache.resize(10)                                                     # too small to keep it
     assert cache.decoded("f", lambda: ident[0], source, decode) == first and _texts(cache) == 0
-    assert PartitionCache(0).decoded("f", lambda: ident[0], source, None) is None
+    assert PartitionCache(0).decoded("f", lambda: ident[0], source, decode) == first
 
 
 def _pid_after(part: pd.DataFrame, seconds: float, pattern: int) -> pd.DataFrame:

@@ -12,8 +12,8 @@ asks this process's :class:`PartitionCache` first.
   graph was built -- so a file rewritten between two computes is never
   served stale.  It is taken again after parsing; a file that changed while
   it was read is not cached.  ``source`` is the byte range and compression;
-  ``options`` is a token of every parse option.  A path seen with a new identity drops its
-  old entries at once.
+  ``options`` is a token of every parse option.  A path seen with a new
+  identity drops its old entries at once.
 - **Columns.**  An entry records the columns it parsed (pushdown may narrow
   a read to a few).  A request is served from any entry holding a superset
   of its columns; storing an entry drops the entries of the same block whose
@@ -27,7 +27,8 @@ asks this process's :class:`PartitionCache` first.
   files bz2 takes ~2.2 s a file, packing the text ~0.13 s (24 MB into ~7), and
   unpacking it ~0.06 s.  So columns a later compute asks for the first time
   (seed §4.1's filter after ``max()``, §6.3's ``count()``) are parsed from
-  memory, not decoded again.  Parsing every column on the first read instead
+  memory, not decoded again.  (Only for files whose text fits easily:
+  :class:`~teem.dataframe.io.csv.CsvBlock` ``keep_text``.)  Parsing every column on the first read instead
   cost the first compute 20% more time (and twice the memory) on those files.
 - **Bytes.**  Least recently used entries (frames and texts) are evicted beyond the limit
   (``dataframe.cache-size``: bytes, a fraction of memory, or 0 to disable;
@@ -219,16 +220,15 @@ class PartitionCache:
         return frame.copy(deep=False)
 
     def decoded(self, path: str, identity: Callable[[], tuple], source: tuple,
-                decode: Callable[[], bytes] | None) -> bytes | None:
+                decode: Callable[[], bytes], keep: bool = True) -> bytes:
         """The decoded bytes of a block of a slow-to-decode file, from the cache or from ``decode()``.
 
         The arguments are as for :meth:`get_or_parse`: a text serves every parse of its source.
-        With ``decode`` None, only a kept text is returned (else None): a parse of every column
-        streams the file instead, as its frame will serve what the text would.  A frame of every
-        column of the block drops the block's text.
+        With ``keep`` False a new text is not kept (for a parse of every column: its frame will
+        serve what the text would).  A frame of every column of the block drops the block's text.
         """
         if self.limit <= 0:
-            return None if decode is None else decode()
+            return decode()
         before = identity()
         entry_key = ((path, before, source), _TEXT)
         with self._lock:
@@ -238,14 +238,12 @@ class PartitionCache:
             entry = self._entries.get(entry_key)
             if entry is not None:
                 self._entries.move_to_end(entry_key)
-            elif decode is not None:
+            else:
                 self.decodes += 1
         if entry is not None:
             return entry.frame.unpack()
-        if decode is None:
-            return None
         data = decode()
-        if identity() == before:
+        if keep and identity() == before:
             packed = _PackedText(data)  # outside the lock: it takes a while
             with self._lock:
                 if self._identity.get(path) == before and packed.nbytes <= self.limit:
