@@ -21,8 +21,8 @@ asks this process's :class:`PartitionCache` first.
   it is parsed with the union of the columns asked so far (``widen``): a
   session that returns to a file will likely ask those again, and memory
   stays proportional to the columns actually used (not the whole file).
-- **Decoded text.**  A file whose decoder is far slower than the parse (bz2,
-  xz: :data:`~teem.io.compression.SLOW_DECODERS`) also keeps its decoded
+- **Decoded text.**  A file whose decoder is far slower than the parse (bz2:
+  :data:`~teem.io.compression.SLOW_DECODERS`) also keeps its decoded
   bytes, zstd-compressed (:meth:`PartitionCache.decoded`): on the flights
   files bz2 takes ~2.2 s a file, packing the text ~0.13 s (24 MB into ~7), and
   unpacking it ~0.06 s.  So columns a later compute asks for the first time

@@ -77,7 +77,7 @@ class CsvBlock:
         The file's header line, put in front of a later block for ``engine='pyarrow'``.
     keep_text:
         Whether the file is decoded whole, and its text kept in the cache by a parse of some
-        columns: for slow decoders (bz2, xz), and files small enough (compressed, at most 1/16
+        columns: for slow decoders (bz2), and files small enough (compressed, at most 1/16
         of the cache) for their whole text to sit in memory.  Others stream.
     """
 
