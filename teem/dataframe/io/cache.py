@@ -28,16 +28,17 @@ asks this process's :class:`PartitionCache` first.
   unpacking it ~0.06 s.  So columns a later compute asks for the first time
   (seed §4.1's filter after ``max()``, §6.3's ``count()``) are parsed from
   memory, not decoded again.  (Only for files whose text fits easily:
-  :class:`~teem.dataframe.io.csv.CsvBlock` ``keep_text``.)  Parsing every column on the first read instead
-  cost the first compute 20% more time (and twice the memory) on those files.
-- **Bytes.**  Least recently used entries (frames and texts) are evicted beyond the limit
-  (``dataframe.cache-size``: bytes, a fraction of memory, or 0 to disable;
-  read when the graph is built and carried by the tasks, so worker
-  processes follow it).  A frame bigger than the limit is not kept.
+  :class:`~teem.dataframe.io.csv.CsvBlock` ``keep_text``.)  Parsing every
+  column on the first read instead cost the first compute 20% more time on
+  those files (and ``max()`` alone 2.5x the peak memory).
+- **Bytes.**  Least recently used entries (frames and texts) are evicted
+  beyond the limit (``dataframe.cache-size``: bytes, a fraction of memory,
+  or 0 to disable; read when the graph is built and carried by the tasks, so
+  worker processes follow it).  A frame bigger than the limit is not kept.
 - **Compact.**  Entries are stored losslessly in a compact form (narrow
-  numbers, text as codes: :mod:`teem.dataframe.io.compact`), about a third
-  of the parsed size on the flights files; a hit rebuilds only the columns
-  it asks for, identical to the parse.
+  numbers, text as codes, zstd-packed: :mod:`teem.dataframe.io.compact`),
+  about a tenth of the parsed size on a real month of flights; a hit
+  rebuilds only the columns it asks for, identical to the parse.
 - **Never mutated.**  Every hit returns a newly built frame, so adding a
   column to a result or writing into it never changes the cached entry.
 - **Process-local.**  One cache per process: the threads and sync schedulers
