@@ -24,47 +24,44 @@ Theory of operation
 from __future__ import annotations
 
 import asyncio
-import html
 import itertools
 import logging
 import os
 import threading
 import uuid
-import warnings
-import weakref
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from teem.core import base, config
 from teem.core.errors import SerializationError, TeemError
 from teem.core.gcfreeze import raise_young_threshold
 from teem.core.graph import Graph, flatten, iter_keys
-from teem.core.sizes import format_bytes
 from teem.core.task import DataNode, Task, funcname
 from teem.core.tokenize import tokenize
-from teem.distributed.client.future import (Future, _InMemory, collect_futures, finish_many,
-                                             replace_futures, wait)
+# default_client and get_client live in defaults.py; imported here, where they have always been found
+from teem.distributed.client.defaults import default_client, get_client, register_joblib_backend, set_default
+from teem.distributed.client.display import client_html, client_repr, dashboard_link_for
+from teem.distributed.client.future import (Future, FutureLostError, _InMemory, call_logged, collect_futures,
+                                             finish_many, is_future, replace_futures, wait)
 from teem.distributed.client.registry import FutureRegistry
-from teem.distributed.client.graphs import encode_graph, normalize_workers, pack_futures
+from teem.distributed.client.graphs import (batch_bounds, encode_graph, normalize_workers, pack_args,
+                                             pack_futures)
+from teem.distributed.client.locate import CLUSTER_OPTIONS, locate_scheduler
 from teem.distributed.comm import CommClosedError, connect
 from teem.distributed.errors import FutureCancelledError, task_exception, unpicklable_error
 from teem.distributed.loop import LoopThread
 from teem.distributed.pool import ConnectionPool
 from teem.distributed.protocol.messages import OUT_OF_BAND_BYTES, dumps, dumps_atomic, loads
 from teem.distributed.runspec import FunctionTable, encode_task
-from teem.distributed.security import Security, find_secret, read_scheduler_file
+from teem.distributed.security import Security
+
+if TYPE_CHECKING:
+    from teem.distributed.client.executor import ClientExecutor
 
 __all__ = ["Client", "default_client", "get_client"]
 
 logger = logging.getLogger("teem.distributed.client")
 
-# Options that only mean something when the Client starts its own LocalCluster.
-_CLUSTER_OPTIONS = frozenset({
-    "n_workers", "threads_per_worker", "processes", "memory_limit", "nthreads", "local_directory",
-    "dashboard_address", "diagnostics_port", "host", "scheduler_port", "silence_logs", "worker_class",
-    "protocol", "interface",
-})
 # Calls per update-graph message of map(): the first messages small, so that workers start
 # while the rest of a long map is still being prepared, then up to _MAP_BATCH.
 _MAP_BATCH = 10_000
@@ -74,43 +71,6 @@ _MAP_FIRST_BATCH = 256
 RELEASE_SECONDS = 0.05
 RELEASE_BATCH = 10_000
 _ATOMIC = frozenset({int, float, str, bytes, bool, type(None), complex})  # tasks per update-graph message: the scheduler starts on the first batch early
-
-# Clients created with set_as_default, oldest first (weakly held): the default is the newest
-# one still running, so closing a newer client hands the role back to the one before it.
-_defaults: list = []
-
-
-def _current() -> "Client | None":
-    while _defaults:
-        client = _defaults[-1]()
-        if client is not None and client.status == "running":
-            return client
-        _defaults.pop()
-    return None
-
-
-def default_client() -> "Client":
-    """The Client new work goes to by default (the last one created, until it closes).
-
-    Raises
-    ------
-    ValueError
-        If no Client is running.
-    """
-    client = _current()
-    if client is None:
-        raise ValueError("no teem Client is running: create one with teem.distributed.Client()")
-    return client
-
-
-get_client = default_client
-
-
-def _default_get():
-    client = _current()
-    if client is not None and client.status == "running":
-        return client.get
-    return None
 
 
 class Client:
@@ -154,7 +114,7 @@ class Client:
         if asynchronous:
             raise NotImplementedError("Client(asynchronous=True) is not supported: use the synchronous "
                                       "API from a thread, e.g. loop.run_in_executor")
-        unknown = set(kwargs) - _CLUSTER_OPTIONS
+        unknown = set(kwargs) - CLUSTER_OPTIONS
         if unknown:
             raise TypeError(f"Client() got unexpected keyword argument(s) {sorted(unknown)}")
         self.id = name or f"Client-{uuid.uuid4().hex[:12]}"
@@ -181,31 +141,9 @@ class Client:
         self._gc_undo = None
         self._pinned: set = set()  # futures kept alive until their done-callbacks ran
 
-        if address is not None and not isinstance(address, str):  # a cluster object
-            self.cluster = address
-            address = self.cluster.scheduler_address
-            security = security or getattr(self.cluster, "security", None)
-            self._warn_unused(kwargs)
-        elif scheduler_file is not None:
-            info = read_scheduler_file(scheduler_file, timeout=timeout)
-            address = info["address"]
-            if security is None:
-                security = Security(secret=info.get("secret"), **info.get("security", {}))
-            self._warn_unused(kwargs)
-        elif address is None and config.get("scheduler-address", None):
-            # A launcher set the default scheduler (teem.mpi.initialize, as Dask-MPI does)
-            address = config.get("scheduler-address")
-            self._warn_unused(kwargs)
-        elif address is None:
-            from teem.distributed.cluster.local import LocalCluster
-            self.cluster = LocalCluster(**kwargs)
-            self._own_cluster = True
-            address = self.cluster.scheduler_address
-            security = self.cluster.security
-        else:
-            self._warn_unused(kwargs)
+        address, self.security, self.cluster, self._own_cluster = locate_scheduler(
+            address, scheduler_file, security, timeout, kwargs)
         self.scheduler_address = address
-        self.security = security or _security_for(address)
         contexts = self.security.get_ssl_context("client")
         self._ssl = contexts[1] if contexts else None
         self._loop = LoopThread(f"teem-{self.id}")
@@ -220,20 +158,11 @@ class Client:
         # Fewer collector passes while futures pile up (see teem.core.gcfreeze); undone by close().
         self._gc_undo = raise_young_threshold()
         if set_as_default:
-            _defaults.append(weakref.ref(self))
-            base.register_default_client(_default_get)
+            set_default(self)
             # As in Dask: while this client is the default, it overrides a scheduler chosen in
             # the config before it (seed 001 sets 'processes', then computes on its cluster).
             self._config_restorer = config.set(scheduler="distributed")
-        _register_joblib_backend()
-
-    @staticmethod
-    def _warn_unused(kwargs: dict) -> None:
-        if kwargs:
-            warnings.warn(
-                f"Client: {', '.join(sorted(kwargs))} only configure a cluster the Client starts "
-                "itself; connecting to an existing scheduler, they are not used (give them to "
-                "the scheduler's and workers' launch commands instead)", UserWarning, stacklevel=3)
+        register_joblib_backend()
 
     async def _connect(self) -> None:
         secret = self.security.secret_bytes()
@@ -344,7 +273,7 @@ class Client:
     def _run_callback(self, fn, future) -> None:
         if self._callbacks is None:
             self._callbacks = ThreadPoolExecutor(1, thread_name_prefix="teem-callback")
-        self._callbacks.submit(_call_logged, fn, future)
+        self._callbacks.submit(call_logged, fn, future)
 
     # ------------------------------------------------------------------ submitting work
 
@@ -383,8 +312,8 @@ class Client:
         if existing is not None:
             return existing
         deps: list = []
-        packed_args = _pack_args(args, deps)
-        packed_kwargs = {k: pack_futures(v, _is_future, deps) for k, v in kwargs.items()} if kwargs else None
+        packed_args = pack_args(args, is_future, deps)
+        packed_kwargs = {k: pack_futures(v, is_future, deps) for k, v in kwargs.items()} if kwargs else None
         deps = tuple(dict.fromkeys(deps))
         generation = next(self._generation)
         with self._lock:
@@ -430,8 +359,8 @@ class Client:
         batch = max(1, batch_size or _MAP_BATCH)
         futures: list = []
         kw_deps: list = []
-        packed_kwargs = {k: pack_futures(v, _is_future, kw_deps) for k, v in kwargs.items()} if kwargs else None
-        bounds = _batches(len(calls), batch, None if batch_size else _MAP_FIRST_BATCH)
+        packed_kwargs = {k: pack_futures(v, is_future, kw_deps) for k, v in kwargs.items()} if kwargs else None
+        bounds = batch_bounds(len(calls), batch, None if batch_size else _MAP_FIRST_BATCH)
         for start, stop in bounds:
             tasks = []
             wanted = []
@@ -449,7 +378,7 @@ class Client:
                         fid = self._functions.function_id(func)
                     if packed_kwargs or not _ATOMIC.issuperset(map(type, args)):
                         deps: list = list(kw_deps)
-                        packed = _pack_args(args, deps)
+                        packed = pack_args(args, is_future, deps)
                         deps_t = tuple(dict.fromkeys(deps)) if deps else ()
                         spec = (fid, dumps((packed, packed_kwargs, deps_t)))
                     else:  # the common case: plain numbers and strings, nothing to look into
@@ -474,7 +403,7 @@ class Client:
         self._check_running()
         generation = next(self._generation)
         with self._lock:
-            tasks, held = encode_graph(graph, outputs, self._functions, _is_future,
+            tasks, held = encode_graph(graph, outputs, self._functions, is_future,
                                        (-priority, generation), retries or 0, normalize_workers(workers))
             functions = self._functions.take_unsent()
             futures = []
@@ -742,8 +671,7 @@ class Client:
         reached through a proxy: a template with ``{scheme}``, ``{host}``, ``{port}`` and
         environment variables, e.g. ``'{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status'``.
         """
-        link = getattr(self.cluster, "dashboard_link", None) or self._scheduler_dashboard
-        return _dashboard_link(link) if link else None
+        return dashboard_link_for(self)
 
     # ------------------------------------------------------------------ closing
 
@@ -805,113 +733,7 @@ class Client:
                 pass
 
     def __repr__(self) -> str:
-        if self.status != "running":
-            return f"<Client: {self.status}>"
-        try:
-            workers = self.scheduler_info()["workers"].values()
-        except Exception:
-            return f"<Client: {self.scheduler_address!r}>"
-        memory = sum(w.get("memory_limit") or 0 for w in workers)
-        link = self._shown_link()
-        dashboard = f" dashboard={link}" if link else ""
-        return (f"<Client: {self.scheduler_address!r} processes={len(workers)} "
-                f"threads={sum(w['nthreads'] for w in workers)}, memory={format_bytes(memory)}{dashboard}>")
-
-    def _shown_link(self) -> str | None:
-        try:
-            return self.dashboard_link
-        except ValueError:  # a broken link template: said when asked for the link, not in a repr
-            return None
+        return client_repr(self)
 
     def _repr_html_(self) -> str:
-        info = self.scheduler_info()["workers"].values()
-        memory = sum(w.get("memory_limit") or 0 for w in info)
-        link = self._shown_link()
-        dashboard = (f'<br>Dashboard: <a href="{html.escape(link)}" target="_blank">{html.escape(link)}</a>'
-                     if link else "")
-        return (f"<div><b>Client</b> {self.id}<br>Scheduler: {self.scheduler_address}{dashboard}<br>"
-                f"Workers: {len(info)}, Cores: {sum(w['nthreads'] for w in info)}, "
-                f"Memory: {format_bytes(memory)}</div>")
-
-
-class FutureLostError(TeemError, KeyError):
-    """The scheduler does not know the future's key."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
-
-
-def _dashboard_link(link: str) -> str:
-    """``link`` through the ``distributed.dashboard.link`` template, if one is configured."""
-    template = config.get("distributed.dashboard.link", None)
-    if not template:
-        return link
-    parts = urlsplit(link)
-    try:
-        return template.format(**{**os.environ, "scheme": parts.scheme, "host": parts.hostname,
-                                  "port": parts.port})
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ValueError(f"config distributed.dashboard.link={template!r} cannot be filled in ({exc!r}): "
-                         "it may use {scheme}, {host}, {port} and environment variables") from None
-
-
-def _pack_args(args: tuple, deps: list) -> tuple:
-    """Positional arguments with futures (also nested in containers) replaced by refs."""
-    return tuple(pack_futures(a, _is_future, deps) for a in args)
-
-
-def _is_future(obj) -> bool:
-    return isinstance(obj, Future)
-
-
-
-
-
-
-
-
-
-
-def _batches(n: int, batch: int, first: int | None) -> list:
-    """``(start, stop)`` ranges of at most ``batch`` calls; growing x4 from ``first`` if given."""
-    out, start, size = [], 0, min(first or batch, batch)
-    while start < n:
-        out.append((start, min(start + size, n)))
-        start += size
-        size = min(size * 4, batch)
-    return out
-
-
-def _call_logged(fn, future) -> None:
-    try:
-        fn(future)
-    except Exception:
-        logger.exception("done-callback %r of %r raised", fn, future)
-
-
-def _security_for(address: str) -> Security:
-    security = Security()  # $TEEM_SECRET
-    if not security.secret:
-        security.secret = find_secret(address)
-    if not security.secret:
-        raise ValueError(
-            f"no secret for the scheduler at {address}: connect with Client(scheduler_file=...), pass "
-            "security=Security(secret=...), or set $TEEM_SECRET. (A scheduler started on this machine "
-            "by this user is found by address automatically.)")
-    return security
-
-
-_joblib_registered = False
-
-
-def _register_joblib_backend() -> None:
-    """Make ``joblib.parallel_config(backend='teem')`` available (if joblib is installed)."""
-    global _joblib_registered
-    if _joblib_registered:
-        return
-    _joblib_registered = True
-    try:
-        from teem.distributed.client.joblib_backend import register
-    except ImportError:  # joblib not installed
-        return
-    register()
+        return client_html(self)

@@ -20,12 +20,13 @@ import time
 from collections import deque
 from typing import Any, Iterable
 
+from teem.core.errors import TeemError
 from teem.core.graph import Graph
 from teem.core.task import DataNode, identity
 from teem.distributed.errors import FutureCancelledError
 
-__all__ = ["Future", "finish_many", "wait", "as_completed", "collect_futures", "replace_futures",
-           "FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"]
+__all__ = ["Future", "FutureLostError", "finish_many", "wait", "as_completed", "collect_futures",
+           "replace_futures", "is_future", "call_logged", "FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"]
 
 logger = logging.getLogger("teem.distributed.client")
 
@@ -46,6 +47,13 @@ class _InMemory:
     def __init__(self, who_has: tuple, data=None):
         self.who_has = who_has
         self.data = data  # frames of a small result sent back with the news, or None
+
+
+class FutureLostError(TeemError, KeyError):
+    """The scheduler does not know the future's key."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class Future(cf.Future):
@@ -406,3 +414,15 @@ def replace_futures(obj, values: dict):
         return {k: replace_futures(v, values) for k, v in obj.items()
                 if not (isinstance(v, Future) and v.key not in values)}
     return obj
+
+
+def is_future(obj) -> bool:
+    return isinstance(obj, Future)
+
+
+def call_logged(fn, future) -> None:
+    """Run the done-callback ``fn(future)``; an exception it raises is logged, not propagated."""
+    try:
+        fn(future)
+    except Exception:
+        logger.exception("done-callback %r of %r raised", fn, future)

@@ -16,7 +16,7 @@ from teem.core.order import prioritize
 from teem.core.task import DataNode, Packed, Ref, Task
 from teem.distributed.runspec import FunctionTable, encode_data, encode_task
 
-__all__ = ["pack_futures", "encode_graph", "normalize_workers"]
+__all__ = ["pack_futures", "pack_args", "encode_graph", "normalize_workers", "batch_bounds"]
 
 _ATOMIC = frozenset({int, float, str, bytes, bool, type(None), complex, range})
 
@@ -41,6 +41,11 @@ def pack_futures(value: Any, is_future: Callable[[Any], bool], found: list) -> A
         items = tuple((k, pack_futures(v, is_future, found)) for k, v in value.items())
         return Packed(dict, items) if len(found) > before else value
     return value
+
+
+def pack_args(args: tuple, is_future: Callable[[Any], bool], deps: list) -> tuple:
+    """Positional arguments with futures (also nested in containers) replaced by refs."""
+    return tuple(pack_futures(a, is_future, deps) for a in args)
 
 
 def encode_graph(graph: Mapping, outputs: Iterable, functions: FunctionTable,
@@ -89,3 +94,13 @@ def normalize_workers(workers: Any) -> tuple | None:
     if isinstance(workers, str):
         return (workers,)
     return tuple(str(w) for w in workers) or None
+
+
+def batch_bounds(n: int, batch: int, first: int | None) -> list:
+    """``(start, stop)`` ranges of at most ``batch`` calls; growing x4 from ``first`` if given."""
+    out, start, size = [], 0, min(first or batch, batch)
+    while start < n:
+        out.append((start, min(start + size, n)))
+        start += size
+        size = min(size * 4, batch)
+    return out
