@@ -65,9 +65,9 @@ from typing import Callable
 
 from teem.distributed.scheduler import events as ev
 from teem.distributed.scheduler.placement import ReadyQueue, RoomHeap, best_holder, occupancy_depth, task_cost
-from teem.distributed.scheduler.records import (EMPTY, ERRED, SMALL_DEPENDENTS, FORGOTTEN, MEMORY, PENDING, PROCESSING, QUEUED,
-                                               RELEASED, WAITING, InvalidSchedulerState, Key, PrefixState,
-                                               TaskState, WorkerState, by_priority, prefix_of)
+from teem.distributed.scheduler.records import (EMPTY, ERRED, FORGOTTEN, MEMORY, PENDING, PROCESSING, QUEUED,
+                                               RELEASED, SMALL_DEPENDENTS, WAITING, Key, PrefixState, TaskState,
+                                               WorkerState, by_priority, prefix_of)
 
 __all__ = ["SchedulerState"]
 
