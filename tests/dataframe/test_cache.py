@@ -1,5 +1,6 @@
 """The parsed-partition cache: hits across computes, column subsets, stale files, limits, no mutation."""
 
+import glob
 import os
 import time
 
@@ -182,7 +183,7 @@ def test_every_column_first_keeps_frames_not_texts(bz2_csvs, fresh_cache):
 
 def test_files_too_big_for_the_cache_stream_without_text(bz2_csvs):
     path, want = bz2_csvs
-    sizes = [os.path.getsize(p) for p in __import__("glob").glob(path)]
+    sizes = [os.path.getsize(p) for p in glob.glob(path)]
     smallest, biggest = min(sizes), max(sizes)
     with teem.config.set({"dataframe.cache-size": smallest * 16 - 1}):
         partition_cache().clear()

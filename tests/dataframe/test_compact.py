@@ -49,8 +49,9 @@ def test_compact_frames_restore_identically():
     assert compact.restore(["small"]).iloc[0, 0] == frame.small.iloc[0]
 
 
-def test_packed_columns_shrink_and_restore_writable():
-    """Numbers and codes are zstd-packed when that pays; restored columns are new, writable arrays."""
+def test_packed_columns_shrink_and_restore_exactly():
+    """Numbers and codes are zstd-packed when that pays; a restored frame takes writes, and the
+    stored one never sees them."""
     n = 50_000
     frame = pd.DataFrame({
         "month": np.full(n, 7),                                      # constant: packs to almost nothing
@@ -64,7 +65,7 @@ def test_packed_columns_shrink_and_restore_writable():
     assert compact.nbytes - regular >= 4 * n  # random numbers: narrowed to int32, not packed
     back = compact.restore()
     pdt.assert_frame_equal(back, frame)
-    for column in back.columns:  # a read-only buffer would refuse these writes
+    for column in back.columns:
         back.loc[1, column] = back.loc[2, column]
     back.loc[0, "delay"] = 1e9  # writing into a restored frame never reaches the stored one
     pdt.assert_frame_equal(compact.restore(["delay"]), frame[["delay"]])
