@@ -70,7 +70,9 @@ _MAP_FIRST_BATCH = 256
 # or at once when RELEASE_BATCH of them wait.
 RELEASE_SECONDS = 0.05
 RELEASE_BATCH = 10_000
-_ATOMIC = frozenset({int, float, str, bytes, bool, type(None), complex})  # tasks per update-graph message: the scheduler starts on the first batch early
+# Argument types that cannot hold a Future: map() sends calls made only of these without
+# looking inside them.
+_ATOMIC = frozenset({int, float, str, bytes, bool, type(None), complex})
 
 
 class Client:
