@@ -57,7 +57,7 @@ import pandas as pd
 
 from teem.core import config
 from teem.core.sizes import machine_memory, parse_bytes
-from teem.dataframe.io.compact import CompactFrame, zstd_codec
+from teem.dataframe.io.compact import CompactFrame, Packed
 
 __all__ = ["PartitionCache", "partition_cache", "cache_limit", "file_identity", "frame_nbytes",
            "DEFAULT_CACHE_SIZE"]
@@ -109,29 +109,11 @@ def frame_nbytes(frame: pd.DataFrame) -> int:
 class _Entry:
     __slots__ = ("frame", "columns", "nbytes")
 
-    def __init__(self, frame: CompactFrame, columns: frozenset | None):
+    def __init__(self, frame: "CompactFrame | Packed", columns: frozenset | str | None):
         self.frame, self.columns, self.nbytes = frame, columns, frame.nbytes  # columns None: every column
 
 
 _TEXT = "text"  # second part of a decoded-text entry's key (a frame's is its columns)
-
-
-class _PackedText:
-    """Decoded bytes of a file, zstd-compressed at level 1 (kept as they are without pyarrow)."""
-
-    __slots__ = ("payload", "size", "nbytes")
-
-    def __init__(self, data: bytes):
-        codec = zstd_codec()
-        self.size = len(data)
-        self.payload = data if codec is None else codec.compress(data, asbytes=True)
-        self.nbytes = len(self.payload)
-
-    def unpack(self) -> bytes:
-        codec = zstd_codec()
-        if codec is None:
-            return self.payload
-        return codec.decompress(self.payload, decompressed_size=self.size, asbytes=True)
 
 
 class PartitionCache:
@@ -196,9 +178,7 @@ class PartitionCache:
         key = (path, before, source, options)
         wanted = None if columns is None else frozenset(columns)
         with self._lock:
-            if self._identity.get(path, before) != before:
-                self._drop_path(path)
-            self._identity[path] = before
+            self._see(path, before)
             hit = self._find(key, wanted)
             if hit is not None:
                 self.hits += 1
@@ -233,9 +213,7 @@ class PartitionCache:
         before = identity()
         entry_key = ((path, before, source), _TEXT)
         with self._lock:
-            if self._identity.get(path, before) != before:
-                self._drop_path(path)
-            self._identity[path] = before
+            self._see(path, before)
             entry = self._entries.get(entry_key)
             if entry is not None:
                 self._entries.move_to_end(entry_key)
@@ -245,17 +223,20 @@ class PartitionCache:
             return entry.frame.unpack()
         data = decode()
         if keep and identity() == before:
-            packed = _PackedText(data)  # outside the lock: it takes a while
+            packed = Packed(data)  # outside the lock: it takes a while
             with self._lock:
                 if self._identity.get(path) == before and packed.nbytes <= self.limit:
-                    if entry_key in self._entries:
-                        self._remove(entry_key)
-                    entry = self._entries[entry_key] = _Entry(packed, _TEXT)
-                    self.nbytes += entry.nbytes
+                    self._insert(entry_key, _Entry(packed, _TEXT))
                     self._evict()
         return data
 
     # --- inside the lock ---
+    def _see(self, path: str, identity: tuple) -> None:
+        """Record ``path``'s identity, dropping the entries of an older version of it."""
+        if self._identity.get(path, identity) != identity:
+            self._drop_path(path)
+        self._identity[path] = identity
+
     def _find(self, key: tuple, wanted: frozenset | None):
         for entry_key in self._by_block.get(key, ()):
             have = self._entries[entry_key].columns
@@ -274,16 +255,20 @@ class PartitionCache:
                 have = self._entries[old].columns
                 if columns is None or (have is not None and have <= columns):
                     self._remove(old)
-            entry_key = (key, columns)
-            if entry_key in self._entries:
-                self._remove(entry_key)
             text_key = (key[:3], _TEXT)
             if columns is None and text_key in self._entries:
                 self._remove(text_key)
-            entry = self._entries[entry_key] = _Entry(compact, columns)
+            entry_key = (key, columns)
+            self._insert(entry_key, _Entry(compact, columns))
             self._by_block.setdefault(key, set()).add(entry_key)
-            self.nbytes += entry.nbytes
             self._evict()
+
+    def _insert(self, entry_key, entry: _Entry) -> None:
+        """Add (or replace) an entry; the caller evicts."""
+        if entry_key in self._entries:
+            self._remove(entry_key)
+        self._entries[entry_key] = entry
+        self.nbytes += entry.nbytes
 
     def _remove(self, entry_key) -> None:
         entry = self._entries.pop(entry_key)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["CompactFrame", "zstd_codec"]
+__all__ = ["CompactFrame", "Packed"]
 
 _INTS = (np.int8, np.int16, np.int32)
 _CODEC: list = []
@@ -45,28 +45,31 @@ def zstd_codec():
     return _CODEC[0]
 
 
-class _Packed:
-    """A 1-d numpy array, zstd-packed if that saves a quarter or more; ``unpack`` gives it back."""
+class Packed:
+    """Bytes or a 1-d numpy array, zstd-packed if that saves a quarter or more; ``unpack`` gives it back."""
 
-    __slots__ = ("payload", "dtype", "size")
+    __slots__ = ("payload", "size", "dtype", "packed")
 
-    def __init__(self, array: np.ndarray):
+    def __init__(self, data):
+        self.dtype = getattr(data, "dtype", None)  # None: bytes
+        if self.dtype is not None:
+            data = np.ascontiguousarray(data)
+        self.size = memoryview(data).nbytes
         codec = zstd_codec()
-        self.dtype, self.size = array.dtype, len(array)
-        packed = None if codec is None else codec.compress(np.ascontiguousarray(array), asbytes=True)
-        self.payload = array if packed is None or len(packed) * 4 > array.nbytes * 3 else packed
+        packed = None if codec is None else codec.compress(data, asbytes=True)
+        self.packed = packed is not None and len(packed) * 4 <= self.size * 3
+        self.payload = packed if self.packed else data
 
     @property
     def nbytes(self) -> int:
-        return self.payload.nbytes if isinstance(self.payload, np.ndarray) else len(self.payload)
+        return len(self.payload) if self.packed else self.size
 
-    def unpack(self) -> np.ndarray:
-        """The array (read-only when it was packed)."""
-        if isinstance(self.payload, np.ndarray):
+    def unpack(self):
+        """The data (an array read-only when it was packed)."""
+        if not self.packed:
             return self.payload
-        raw = zstd_codec().decompress(self.payload, decompressed_size=self.size * self.dtype.itemsize,
-                                      asbytes=True)
-        return np.frombuffer(raw, dtype=self.dtype)
+        raw = zstd_codec().decompress(self.payload, decompressed_size=self.size, asbytes=True)
+        return raw if self.dtype is None else np.frombuffer(raw, dtype=self.dtype)
 
 
 class _Narrow:
@@ -75,7 +78,7 @@ class _Narrow:
     __slots__ = ("values", "dtype")
 
     def __init__(self, values: np.ndarray, dtype):
-        self.values, self.dtype = _Packed(values), dtype
+        self.values, self.dtype = Packed(values), dtype
 
     @property
     def nbytes(self) -> int:
@@ -91,7 +94,7 @@ class _WholeFloats:
     __slots__ = ("values",)
 
     def __init__(self, values: np.ndarray):
-        self.values = _Packed(values)
+        self.values = Packed(values)
 
     @property
     def nbytes(self) -> int:
@@ -127,7 +130,7 @@ class _Coded:
     __slots__ = ("codes", "uniques", "dtype")
 
     def __init__(self, codes: np.ndarray, uniques, dtype):
-        self.codes, self.uniques, self.dtype = _Packed(codes), uniques, dtype
+        self.codes, self.uniques, self.dtype = Packed(codes), uniques, dtype
 
     @property
     def nbytes(self) -> int:
