@@ -18,6 +18,20 @@ def scheduler(request):
 
 
 @pytest.fixture
+def opened(monkeypatch):
+    """The local files opened while the test runs (after ``opened.clear()``)."""
+    import fsspec.implementations.local as local
+    paths = []
+    real_open = local.LocalFileSystem._open
+
+    def counting_open(self, path, *args, **kwargs):
+        paths.append(path)
+        return real_open(self, path, *args, **kwargs)
+    monkeypatch.setattr(local.LocalFileSystem, "_open", counting_open)
+    return paths
+
+
+@pytest.fixture
 def pdf():
     rng = np.random.default_rng(0)
     n = 100

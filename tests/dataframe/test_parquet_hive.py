@@ -1,7 +1,6 @@
 """Parquet: hive folders (to_parquet(partition_on=), read_parquet as pandas reads them, filters that
 prune whole files unopened) and divisions from row-group statistics."""
 
-import fsspec.implementations.local as local
 import numpy as np
 import pandas as pd
 import pandas.testing as pdt
@@ -19,19 +18,6 @@ def frame():
     i = np.arange(n)  # every (year, carrier) pair in every third of the rows
     return pd.DataFrame({"a": i, "v": rng.normal(size=n).round(4), "year": 2013 + i % 3,
                          "carrier": np.array(["UA", "AA", "B6"])[(i // 3) % 3]})
-
-
-@pytest.fixture
-def opened(monkeypatch):
-    """The local files opened while the test runs (after ``opened.clear()``)."""
-    paths = []
-    real_open = local.LocalFileSystem._open
-
-    def counting_open(self, path, *args, **kwargs):
-        paths.append(path)
-        return real_open(self, path, *args, **kwargs)
-    monkeypatch.setattr(local.LocalFileSystem, "_open", counting_open)
-    return paths
 
 
 def _by_a(frame):

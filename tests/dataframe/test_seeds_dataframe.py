@@ -86,8 +86,7 @@ def _read_keys(graph) -> list:
 
 
 @pytest.mark.parametrize("scheduler", ["threads"])  # the graph is the same for sync; threads is the harder case
-def test_single_pass_reads_each_file_once(flights_dir, flights_pandas, monkeypatch, scheduler):
-    import fsspec.implementations.local as local
+def test_single_pass_reads_each_file_once(flights_dir, flights_pandas, opened, scheduler):
     import teem.dataframe as ddf
     from teem.core.graph import flatten
     air = ddf.read_csv(os.path.join(flights_dir, '*.csv.bz2'), encoding='latin1',
@@ -97,13 +96,7 @@ def test_single_pass_reads_each_file_once(flights_dir, flights_pandas, monkeypat
     graph = flatten([c.__teem_graph__() for c in parts])
     assert len(_read_keys(graph)) == 12  # shared by the three reductions
 
-    opened = []
-    real_open = local.LocalFileSystem._open
-
-    def counting_open(self, path, *args, **kwargs):
-        opened.append(path)
-        return real_open(self, path, *args, **kwargs)
-    monkeypatch.setattr(local.LocalFileSystem, "_open", counting_open)
+    opened.clear()
     mx, mn, counts = teem.compute(*parts, scheduler=scheduler, num_workers=2)
     assert sorted(opened) == sorted(glob.glob(os.path.join(flights_dir, "*.csv.bz2")))  # once each
     assert (mx, mn) == (flights_pandas.DepDelay.max(), flights_pandas.DepDelay.min())
